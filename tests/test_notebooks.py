@@ -1,0 +1,39 @@
+"""Every notebook executes headless with papermill on the demo config (as `sm-nb run` does)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sm_nb.exceptions import NotebookError
+from sm_nb.run import list_notebooks, run_notebook, run_notebooks
+
+
+@pytest.mark.slow
+def test_demo_notebooks_execute(cache_dir, tmp_path):
+    out = tmp_path / "out"
+    done = run_notebooks("demo", 0, out, progress=False)
+    assert [p.name for p in done] == [p.name for p in list_notebooks()]
+    for nb in done:
+        cells = json.loads(nb.read_text())["cells"]
+        errors = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        assert not errors, f"{nb.name} has error outputs"
+    assert any(out.glob("*.csv")), "the notebooks wrote no CSV table"
+
+
+def test_failing_notebook_names_the_cell(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    params = nbformat.v4.new_code_cell("config = 'demo'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("raise ValueError('boom')")]
+    path = tmp_path / "99_fail.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(NotebookError, match=r"99_fail.ipynb failed in cell 3 .*raise ValueError.*ValueError: boom"):
+        run_notebook(path, tmp_path / "out", {"config": "demo"})
+    assert (tmp_path / "out" / "99_fail.failed.ipynb").exists()
+    assert not (tmp_path / "out" / "99_fail.ipynb").exists()
