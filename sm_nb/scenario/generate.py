@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import time as _time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,8 +254,7 @@ class _World:
         self.tb_attrs = tb_attrs
         self.products: dict[str, _Collector] = {}
         for name in ("smap", "amsr2", "fy3c"):
-            spec = sensors.SENSORS[name]
-            freqs = np.asarray(spec.frequencies, dtype=float)
+            freqs = np.asarray(sensors.channels(name, cfg), dtype=float)
             self.products[f"{name}_tb"] = _Collector(
                 self.sensor_grids[name], tb_attrs,
                 extra_dims={f"tb{p}_{o}": (FREQUENCY, freqs) for p in "hv" for o in ORBITS},
@@ -265,6 +265,8 @@ class _World:
         self.products["geos5_sm"] = _Collector(self.coarse, {"sm": cf_attrs("sm", long_name="GEOS-5 FP-like surface soil moisture at 05:30 UTC")})
         self.station_parts: list[xr.Dataset] = []
         self.gauge_parts: list[xr.Dataset] = []
+        self._anc: dict[str, dict[str, np.ndarray]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=2)
         self._retrieval_error = {
             name: 1.0 + 0.2 * gaussian_field(rng_for(seed, f"{name}_vwc_ancillary"), self.cldas_grid.shape, 6.9, 6.0, 60.0)
             for name in RETRIEVALS
@@ -300,53 +302,61 @@ class _World:
         theta_clim = np.asarray(static["theta_fc"].values, dtype=np.float32) * 0.5
         theta_daily = wb.surface_theta().astype(np.float32)
         dt = cfg.dt_hours
+        first, last = min(season), max(season)
         for date in cfg.run_dates(year):
             store = date in season
             wx = weather.day(date)
             anom = (np.mean(theta_hist[-30:], axis=0) - theta_clim) if theta_hist else np.zeros_like(theta_clim)
             vg = veg.day(date, anom)
-            th = thermal.day(wx, vg, theta_daily)
+            snow_start = wb.swe > 2.0
+            th = thermal.day(wx, vg, theta_daily, snow=snow_start)
             thetas = [wb.surface_theta()]
             theta2s = [wb.theta2.copy()]
             for k in range(cfg.steps_per_day):
                 mid = (k + 0.5) * dt
-                frozen = th.at(mid)["frozen"]
+                frozen = th.soil(mid) < 273.15
                 p = wx.precip[k]
                 snow = p * wx.snow_fraction
-                tair = wx.t_mean + 0.5 * wx.dtr * np.cos(2 * np.pi * (mid - 15.0) / 24.0)
-                wb.step(p - snow, snow, wx.pet * dt / 24.0, vg.fc, frozen, tair, date)
+                wb.step(p - snow, snow, wx.pet * dt / 24.0, vg.fc, frozen, th.canopy(mid) - 273.15, date)
                 thetas.append(wb.surface_theta())
                 theta2s.append(wb.theta2.copy())
-                stations.add_step(date + pd.Timedelta(hours=(k + 1) * dt), thetas[-1], theta2s[-1], th.at((k + 1) * dt)["t_2p5"])
+                stations.add_step(date + pd.Timedelta(hours=(k + 1) * dt), thetas[-1], theta2s[-1], th.soil((k + 1) * dt))
             th_arr = np.stack(thetas)  # (steps+1, ny, nx) at hours 0, dt, …, 24
-            theta_daily = (0.5 * (th_arr[0] + th_arr[-1]) + th_arr[1:-1].sum(0)) / cfg.steps_per_day
-            theta_daily = theta_daily.astype(np.float32)
+            # trapezoid over the day
+            theta_daily = ((0.5 * (th_arr[0] + th_arr[-1]) + th_arr[1:-1].sum(0)) / cfg.steps_per_day).astype(np.float32)
             theta2_daily = np.mean(np.stack(theta2s), axis=0).astype(np.float32)
             theta_hist.append(theta_daily)
             theta_hist = theta_hist[-30:]
             precip_day = wx.precip.sum(axis=0).astype(np.float32)
+            snow_now = wb.swe > 2.0
             gauges.add_day(date, precip_day, wx.snow_fraction)
             cldas_day = cldas.day(date, wx)
             geos5_day = geos5.day(date, wx)
-            lst_out = lst.add_day(date, th, wx, vg)
             refl_bands = veg.reflectance(vg.fc, theta_daily, static)
-            vi_out = vi.add_day(date, refl_bands, wx)
-            refl_out = refl.add_day(date, refl_bands, wx)
+            composites = [("vi", vi.add_day(date, refl_bands, wx, snow=snow_now)),
+                          ("refl", refl.add_day(date, refl_bands, wx, snow=snow_now))]
             if store:
+                lst_out = lst.add_day(date, th, wx, vg, snow=snow_now)
                 self.truth.add(date, sm=theta_daily, sm_l2=theta2_daily, precipitation=precip_day, swe=wb.swe)
-                if lst_out is not None:
-                    self.lst.add(date, lst_day=lst_out["lst_day"], lst_night=lst_out["lst_night"])
-                for out, app in ((vi_out, self.vi), (refl_out, self.refl)):
-                    if out is not None:
-                        start, fields = out
-                        if start.year == year and start >= min(season):
-                            app.add(start, **fields)
+                self.lst.add(date, lst_day=lst_out["lst_day"], lst_night=lst_out["lst_night"])
                 self.products["cldas_sm"].add(date, sm=cldas_day)
                 self.products["geos5_sm"].add(date, sm=geos5_day)
                 self._observe_day(date, th_arr, th, vg, wb)
+            self._add_composites(composites, first, last)
             bar.update(1)
-        self.station_parts.append(stations.to_dataset().sel(time=slice(str(min(season).date()), str(max(season).date()))))
-        self.gauge_parts.append(gauges.to_dataset().sel(time=slice(str(min(season).date()), str(max(season).date()))))
+        self._add_composites([("vi", c) for c in vi.flush()] + [("refl", c) for c in refl.flush()], first, last)
+        self.station_parts.append(stations.to_dataset().sel(time=slice(str(first.date()), str(last.date()))))
+        self.gauge_parts.append(gauges.to_dataset().sel(time=slice(str(first.date()), str(last.date()))))
+
+    def _add_composites(self, composites: list[tuple[str, Any]], first: pd.Timestamp, last: pd.Timestamp) -> None:
+        """Store MODIS composites whose window overlaps the season (time = window start)."""
+        for kind, out in composites:
+            if out is None:
+                continue
+            start, fields = out
+            length = 16 if kind == "vi" else 8
+            if start <= last and start + pd.Timedelta(days=length - 1) >= first:
+                (self.vi if kind == "vi" else self.refl).add(start, **fields)
 
     # ---------------------------------------------------------------------------------------
     def _state_at(self, hour: float, th_arr: np.ndarray, th: Any, vg: Any, wb: Any) -> dict[str, np.ndarray]:
@@ -372,68 +382,98 @@ class _World:
         }
 
     def _observe_day(self, date: pd.Timestamp, th_arr: np.ndarray, th: Any, vg: Any, wb: Any) -> None:
+        """All sensors' products of one day; sensors run in two threads, results added in a fixed order."""
+        names = ("smap", "amsr2", "fy3c", "ascat")
+        results = list(self._pool.map(lambda n: self._observe_sensor(n, date, th_arr, th, vg, wb), names))
+        for name, (fields, sm_fields) in zip(names, results, strict=True):
+            self.products[f"{name}_tb" if name != "ascat" else "ascat_sigma40"].add(date, **fields)
+            if sm_fields:
+                self.products[f"{name}_sm"].add(date, **sm_fields)
+
+    def _observe_sensor(
+        self, name: str, date: pd.Timestamp, th_arr: np.ndarray, th: Any, vg: Any, wb: Any
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         from . import sensors
-        from .backscatter import sigma0_water_cloud, to_db
-        from .radiative import brightness_temperature, effective_temperature, parameters_for
+        from .backscatter import sigma0_water_cloud
+        from .radiative import brightness_temperature
+
+        cfg, seed, static = self.cfg, self.seed, self.static
+        spec = sensors.SENSORS[name]
+        freqs = sensors.channels(name, cfg)
+        fields: dict[str, np.ndarray] = {}
+        sm_fields: dict[str, np.ndarray] = {}
+        for oi, orbit in enumerate(ORBITS):
+            state = self._state_at(spec.overpass_hour(orbit), th_arr, th, vg, wb)
+            look = float(rng_for(seed, f"look_{name}", date.year, date.day_of_year, oi).uniform(0, 360))
+            fine = {"frozen": state["frozen"], "snow": state["snow"], "vwc": state["vwc"]}
+            if name == "ascat":
+                fine["sigma0"] = sigma0_water_cloud(state, static, spec.incidence_deg)
+            else:
+                for f in freqs:
+                    tbh, tbv = brightness_temperature(state, static, f, spec.incidence_deg, look_azimuth_deg=look)
+                    fine[f"tbh_{f:g}"] = tbh
+                    fine[f"tbv_{f:g}"] = tbv
+            obs = sensors.observe(name, orbit, date, fine, static, cfg, seed)
+            if name == "ascat":
+                fields[f"sigma40_{orbit}"] = obs["sigma40"]
+                continue
+            fields[f"tbh_{orbit}"] = obs["tbh"]
+            fields[f"tbv_{orbit}"] = obs["tbv"]
+            fields[f"flag_{orbit}"] = obs["flag"]
+            pol, freq = RETRIEVALS[name]
+            tb = obs["tbv" if pol == "V" else "tbh"][list(freqs).index(freq)]
+            sm_fields[f"sm_{orbit}"] = self._retrieve(name, orbit, date, tb, state, obs["flag"])
+        return fields, sm_fields
+
+    def _ancillary(self, name: str) -> dict[str, np.ndarray]:
+        """Static retrieval ancillary of one product on its grid: footprint means of clay, h, ω, b."""
+        from . import sensors
+        from .radiative import parameters_for
+
+        if name not in self._anc:
+            spec = sensors.SENSORS[name]
+            pol, freq = RETRIEVALS[name]
+            fwhm = spec.fwhm_km[list(spec.frequencies).index(freq)]
+            h, omega, b = parameters_for(np.asarray(self.static["land_cover"].values), freq)
+            anc = {"fwhm": np.float32(fwhm)}
+            for key, fld in (("clay", np.asarray(self.static["clay"].values) * 100.0), ("h", h), ("omega", omega), ("b", b)):
+                anc[key] = self._agg(fld, fwhm, name)
+            anc["vwc_err"] = sensors.sample(self._retrieval_error[name].astype(np.float32), self.cfg, self.sensor_grids[name], 0.0, None)
+            self._anc[name] = anc
+        return self._anc[name]
+
+    def _agg(self, field: np.ndarray, fwhm: float, name: str) -> np.ndarray:
+        from . import sensors
+
+        lattice = sensors.footprint(np.asarray(field, dtype=np.float32), self.cfg, float(fwhm))
+        return sensors.sample(lattice, self.cfg, self.sensor_grids[name], 0.0, None)
+
+    def _retrieve(
+        self, name: str, orbit: str, date: pd.Timestamp, tb: np.ndarray, state: dict[str, np.ndarray], flag: np.ndarray
+    ) -> np.ndarray:
+        """Single-channel retrieval with the product's own (imperfect) ancillary data (spec §9)."""
+        from . import sensors
+        from .radiative import effective_temperature
         from .retrieval import retrieve_sm
 
-        cfg, seed, static = self.cfg, self.seed, self.static
-        doy = date.dayofyear
-        for name in ("smap", "amsr2", "fy3c", "ascat"):
-            spec = sensors.SENSORS[name]
-            day_fields: dict[str, np.ndarray] = {}
-            for oi, orbit in enumerate(ORBITS):
-                hour = spec.overpass[orbit]
-                state = self._state_at(hour, th_arr, th, vg, wb)
-                look = float(rng_for(seed, f"look_{name}", date.year, doy, oi).uniform(0, 360))
-                fine = {"frozen": state["frozen"], "snow": state["snow"], "vwc": state["vwc"]}
-                if name == "ascat":
-                    fine["sigma0"] = sigma0_water_cloud(state, static, spec.incidence_deg)
-                else:
-                    for f in spec.frequencies:
-                        tbh, tbv = brightness_temperature(state, static, f, spec.incidence_deg, look_azimuth_deg=look)
-                        fine[f"tbh_{f:g}"] = tbh
-                        fine[f"tbv_{f:g}"] = tbv
-                obs = sensors.observe(name, orbit, date, fine, static, cfg, seed)
-                if name == "ascat":
-                    day_fields[f"sigma40_{orbit}"] = obs["sigma40"]
-                    continue
-                day_fields[f"tbh_{orbit}"] = obs["tbh"]
-                day_fields[f"tbv_{orbit}"] = obs["tbv"]
-                day_fields[f"flag_{orbit}"] = obs["flag"]
-                pol, freq = RETRIEVALS[name]
-                fidx = list(spec.frequencies).index(freq)
-                tb = obs["tbv" if pol == "V" else "tbh"][fidx]
-                sm = self._retrieve(name, orbit, date, tb, state, freq, spec, obs["flag"], effective_temperature, parameters_for, retrieve_sm)
-                self.products[f"{name}_sm"].add(date, **{f"sm_{orbit}": sm})
-            self.products[f"{name}_tb" if name != "ascat" else "ascat_sigma40"].add(date, **day_fields)
-        del to_db
-
-    def _retrieve(self, name, orbit, date, tb, state, freq, spec, flag, effective_temperature, parameters_for, retrieve_sm):
-        from . import sensors
-
-        cfg, seed, static = self.cfg, self.seed, self.static
+        spec = sensors.SENSORS[name]
+        pol, freq = RETRIEVALS[name]
+        anc = self._ancillary(name)
         grid = self.sensor_grids[name]
-        rng = rng_for(seed, f"{name}_ancillary_{orbit}", date.year, date.dayofyear)
-        teff_fine = effective_temperature(state["t_2p5"], state["t_deep"], freq)
-        land = np.asarray(static["land_cover"].values)
-        h, omega, b = parameters_for(land, freq)
-
-        def agg(field: np.ndarray) -> np.ndarray:
-            lat = sensors.footprint(np.asarray(field, dtype=np.float32), cfg, spec.fwhm_km[0] if np.ndim(spec.fwhm_km) else spec.fwhm_km)
-            return sensors.sample(lat, cfg, grid, 0.0, rng)
-
-        vwc_err = sensors.sample(self._retrieval_error[name].astype(np.float32), cfg, grid, 0.0, rng)
-        teff = agg(teff_fine) + 2.0 * rng.standard_normal(grid.shape)
-        vwc = agg(state["vwc"]) * vwc_err
-        clay = agg(np.asarray(static["clay"].values) * 100.0)
-        sm = retrieve_sm(tb, RETRIEVALS[name][0], freq, spec.incidence_deg, teff, vwc, clay, h=agg(h), omega=agg(omega), b=agg(b))
+        rng = rng_for(self.seed, f"{name}_ancillary_{orbit}", date.year, date.day_of_year)
+        teff = self._agg(effective_temperature(state["t_2p5"], state["t_deep"], freq), anc["fwhm"], name)
+        teff = teff + 2.0 * rng.standard_normal(grid.shape)
+        vwc = self._agg(state["vwc"], anc["fwhm"], name) * anc["vwc_err"]
+        sm = retrieve_sm(
+            tb, pol, freq, spec.incidence_deg, teff, vwc, anc["clay"], h=anc["h"], omega=anc["omega"], b=anc["b"], bounds=(0.0, 0.6)
+        )
         masked = (flag & (1 | 2 | 4)) > 0
         return np.where(masked, np.nan, sm).astype(np.float32)
 
     # ---------------------------------------------------------------------------------------
     def finish(self) -> None:
         out, prov = self.out, self.prov
+        self._pool.shutdown()
         self.truth.close()
         self.lst.close()
         self.vi.close()
