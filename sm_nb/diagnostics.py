@@ -14,6 +14,7 @@ nearest-centre bins (:func:`regrid_truth_to`).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -465,8 +466,11 @@ def fine_ranges_by_cover(
     da = _sample_times(da, max_days)
     var = variable or (f"{da.name}_{reduce}" if reduce == "max" and da.name == "ndvi" else str(da.name))
     var = "ndvi_peak" if var == "ndvi_max" else var
-    rows = _ranges(da.load(), cover, {"product": product, "variable": var, "orbit": None, "frequency": None,
-                                      "units": da.attrs.get("units", "?"), "note": note})
+    with warnings.catch_warnings():  # all-NaN pixels (water, permanent cloud) give NaN, as intended
+        warnings.simplefilter("ignore", RuntimeWarning)
+        da = da.load()
+    rows = _ranges(da, cover, {"product": product, "variable": var, "orbit": None, "frequency": None,
+                               "units": da.attrs.get("units", "?"), "note": note})
     return _tidy(rows)
 
 

@@ -81,19 +81,26 @@ def atomic_file(final: Path, mode: str = "w") -> Iterator[object]:
         raise
 
 
-def _encoding(ds: xr.Dataset) -> dict[str, dict]:
+def _encoding(ds: xr.Dataset, time_chunk: int) -> dict[str, dict]:
     enc: dict[str, dict] = {}
     for name, var in ds.data_vars.items():
+        e: dict = {"chunks": tuple(min(time_chunk, n) if d == "time" else n for d, n in var.sizes.items())}
         if np.issubdtype(var.dtype, np.floating):
-            enc[name] = {"dtype": "float32"}
+            e["dtype"] = "float32"
+        if var.ndim:
+            enc[name] = e
     return enc
 
 
-def write_zarr(ds: xr.Dataset, path: Path) -> Path:
-    """Write ``ds`` to a zarr store at ``path`` atomically (temporary store, then rename)."""
+def write_zarr(ds: xr.Dataset, path: Path, time_chunk: int = 64) -> Path:
+    """Write ``ds`` to a zarr store at ``path`` atomically (temporary store, then rename).
+
+    Variables are chunked by ``time_chunk`` along ``time`` and whole along other dims.
+    """
     path = Path(path)
+    ds = ds.drop_encoding()
     with atomic_dir(path) as tmp:
-        ds.to_zarr(tmp, mode="w", encoding=_encoding(ds), consolidated=True, zarr_format=2)
+        ds.to_zarr(tmp, mode="w", encoding=_encoding(ds, time_chunk), consolidated=True, zarr_format=2)
     return path
 
 

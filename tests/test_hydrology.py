@@ -71,7 +71,7 @@ def _zone_world(seed: int = 0) -> tuple[xr.Dataset, np.ndarray]:
     return ds, zone
 
 
-def _weather(zone: np.ndarray, seed: int = 0) -> list[SimpleNamespace]:
+def _weather(zone: np.ndarray, seed: int = 0, n_days: int | None = None) -> list[SimpleNamespace]:
     """DayWeather-like days over ``CFG.run_dates``: wetter to the east, 70 % of rain after noon."""
     grid = grids.fine_grid(CFG)
     ny, nx = grid.shape
@@ -80,7 +80,7 @@ def _weather(zone: np.ndarray, seed: int = 0) -> list[SimpleNamespace]:
     p_wet, amount, pet = table[zone, 9], table[zone, 10], table[zone, 11]
     rng = np.random.default_rng(seed + 1)
     days = []
-    for date in CFG.run_dates(YEAR):
+    for date in CFG.run_dates(YEAR)[:n_days]:
         occ = 0.8 * gaussian_field(rng, (ny, nx), dy, float(dx.mean()), 150.0) + 0.6 * gaussian_field(
             rng, (ny, nx), dy, float(dx.mean()), 20.0
         )
@@ -110,7 +110,7 @@ def _budget_run(dtype, substeps=None, n_days=25):
     static["playa"][0:2, 0:3] = True
     params = WaterBalanceParams.from_static(static, CFG, 0)
     wb = WaterBalance(params, CFG.dt_hours, 0.6 * params.theta_fc, 0.6 * params.theta_fc, substeps=substeps, dtype=dtype)
-    days = _weather(zone)[:n_days]
+    days = _weather(zone, n_days=n_days)
     s0 = wb.storage()
     acc = {k: np.zeros(params.shape) for k in FLUX_NAMES}
     rng = np.random.default_rng(3)
@@ -324,7 +324,7 @@ def _truth_run(n_days=None, seed=0):
                              "lon": [98.9, 98.45, 98.0], "elevation": [3300.0, 3200.0, 0.0]})
     rec = StationRecorder(CFG, seed, YEAR, stations, fine)
     gauges = GaugeRecorder(CFG, seed, YEAR, stations, fine)
-    days = _weather(zone, seed)[:n_days]
+    days = _weather(zone, seed, n_days)
     daily = []
     for w in days:
         for k in range(CFG.steps_per_day):
@@ -406,7 +406,7 @@ def _model_run(seed=0, n_days=None):
     i0, wgt = np.floor(pos).astype(int), pos % 1
     out = {"truth_daily": [], "truth_0530": [], "cldas": [], "geos5": []}
     season = set(CFG.season_dates(YEAR))
-    for w in _weather(zone, seed)[:n_days]:
+    for w in _weather(zone, seed, n_days):
         states = [wb.surface_theta()]
         for k in range(CFG.steps_per_day):
             mid = (k + 0.5) * CFG.dt_hours
@@ -455,7 +455,7 @@ def test_models_deterministic_and_seeded():
         np.testing.assert_array_equal(a[k], b[k])
     static, _ = _zone_world(0)
     gauges = pd.DataFrame({"name": ["g"], "lat": [36.5], "lon": [98.5]})
-    days = _weather(_zone_world(0)[1])[:3]
+    days = _weather(_zone_world(0)[1], n_days=3)
     one, two = CldasModel(CFG, 1, YEAR, static, gauges), CldasModel(CFG, 2, YEAR, static, gauges)
     assert not np.array_equal(one.forcing(days[2].date, days[2]), two.forcing(days[2].date, days[2]))
 
@@ -474,7 +474,7 @@ def test_cldas_forcing_errors_grow_away_from_gauges():
     dist = gauge_distance_km(model.grid, gauges)
     assert dist.min() < 5 and model.sigma.min() < 0.2 and model.sigma.max() > 0.35
     near = dist < 40
-    days = _weather(zone)
+    days = _weather(zone, n_days=40)
     err, tot = np.zeros(model.grid.shape), np.zeros(model.grid.shape)
     for w in days[:40]:
         t = grids.block_mean(w.precip.sum(0), 2, 2)
@@ -493,7 +493,7 @@ def test_geos5_timing_shifts_and_drizzle():
     frac = float(np.mean(p > 0))
     assert p.max() <= 1.5 + 1e-6 and (p[p > 0] >= 0.3 - 1e-6).all() and 0.0 < frac < 0.7
     with pytest.raises(DataError, match="consecutive days"):
-        w = _weather(zone)[:3]
+        w = _weather(zone, n_days=3)
         model.day(w[0].date, w[0])
         model.day(w[2].date, w[2])
 

@@ -142,7 +142,10 @@ class _Product:
         self.cfg, self.seed, self.year = cfg, int(seed), int(year)
         self.fine = grids.fine_grid(cfg)
         self.grid = grid
-        shape = static["theta_s"].shape if "theta_s" in static else None
+        missing = [v for v in (*_SOIL, "ks") if v not in static]
+        if missing:
+            raise DataError(f"static dataset lacks {missing}; expected variables {[*_SOIL, 'ks']}")
+        shape = static["theta_s"].shape
         if shape != self.fine.shape:
             raise DataError(f"static 'theta_s' has shape {shape}; expected the fine grid {self.fine.shape}")
         self.fy, self.fx = self.fine.nest_factor(grid)
