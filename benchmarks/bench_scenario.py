@@ -46,6 +46,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "SM_NB_CACHE": cache}
         overrides = ""
+        end = None
         if args.days:
             import pandas as pd
 
@@ -66,10 +67,11 @@ def main() -> None:
 
         cfg = get_config(args.config)
         if args.days:
-            cfg = cfg.replace(end=(__import__("pandas").Timestamp(f"2017-{cfg.start}") + __import__("pandas").Timedelta(days=args.days - 1)).strftime("%m-%d"))
+            cfg = cfg.replace(end=end)
         n_days = sum(len(cfg.run_dates(y)) for y in cfg.years)
         px = fine_grid(cfg).size
-        print(f"\n== scenario {cfg.name!r}{' (first %d days per season)' % args.days if args.days else ''}")
+        suffix = f" (first {args.days} days per season)" if args.days else ""
+        print(f"\n== scenario {cfg.name!r}{suffix}")
         print(f"fine grid {fine_grid(cfg).shape}, simulated days (incl. spin-up) {n_days}")
         print(f"generation wall time   {wall:8.1f} s")
         print(f"throughput             {px * n_days / wall:12.3e} fine-grid pixel-days per second")
