@@ -140,3 +140,41 @@ def test_open_dataset_public_handle(mini):
 def test_bad_seed_rejected(seed):
     with pytest.raises(sm_nb.ConfigError, match="seed"):
         sm_nb.generate_scenario("mini", seed)
+
+
+def _anomaly(a: np.ndarray, window: int = 15) -> np.ndarray:
+    """Remove a centred running mean along axis 0 (the seasonal cycle shared by Tb and SM)."""
+    from scipy.ndimage import uniform_filter1d
+
+    filled = np.where(np.isfinite(a), a, np.nanmean(a, axis=0, keepdims=True))
+    return a - uniform_filter1d(filled, window, axis=0, mode="nearest")
+
+
+def test_lband_tbh_falls_with_truth_sm_weaker_under_vegetation(mini):
+    """Measured on the stored products: SMAP Tbh anomalies vs the truth at each SMAP cell."""
+    from sm_nb.diagnostics import regrid_truth_to
+
+    smap = _open("smap_tb")
+    truth = _open("truth_sm").sm
+    veg = _open("modis_ndvi_evi").ndvi
+    t_on = regrid_truth_to(smap, truth).transpose("time", "lat", "lon").values
+    tb = smap.tbh_desc.isel(frequency=0).transpose("time", "lat", "lon").values
+    ndvi = regrid_truth_to(smap, veg.mean("time")).values
+    slopes, greens = [], []
+    for j in range(tb.shape[1]):
+        for i in range(tb.shape[2]):
+            y, x = tb[:, j, i], t_on[:, j, i]
+            ok = np.isfinite(y) & np.isfinite(x)
+            if ok.sum() < 8 or not np.isfinite(ndvi[j, i]):
+                continue
+            ya, xa = _anomaly(np.where(ok, y, np.nan)[:, None])[:, 0], _anomaly(np.where(ok, x, np.nan)[:, None])[:, 0]
+            k = np.isfinite(ya) & np.isfinite(xa)
+            if np.std(xa[k]) < 1e-4:
+                continue
+            slopes.append(np.polyfit(xa[k], ya[k], 1)[0])
+            greens.append(ndvi[j, i])
+    slopes, greens = np.asarray(slopes), np.asarray(greens)
+    assert slopes.size >= 3
+    assert np.median(slopes) < 0, f"L-band Tbh should fall as SM rises; median slope {np.median(slopes):.1f} K per m3 m-3"
+    sparse, dense = slopes[greens <= np.median(greens)], slopes[greens > np.median(greens)]
+    assert abs(np.median(dense)) < abs(np.median(sparse)) * 1.25, "vegetation should not strengthen the L-band sensitivity"

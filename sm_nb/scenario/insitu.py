@@ -53,7 +53,7 @@ def _sites(table: pd.DataFrame, grid: grids.Grid, what: str) -> tuple[pd.DataFra
 
 
 def _site_coords(table: pd.DataFrame, times: pd.DatetimeIndex) -> dict[str, Any]:
-    names = table["name"].astype(str).to_numpy()
+    names = np.array([str(n) for n in table["name"]], dtype=str)  # fixed-width unicode (netCDF/zarr safe)
     return {
         STATION: xr.Variable(STATION, names, {"long_name": "site name"}),
         TIME: xr.Variable(TIME, times, COORD_ATTRS[TIME]),

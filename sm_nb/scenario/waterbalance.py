@@ -317,6 +317,12 @@ class WaterBalance:
       is the net exchange with the shallow brine table: capillary rise minus evaporation
       through the salt crust); lakes: → θ_s with τ = 0.25 d, likewise;
     * irrigation: ``irr_amount`` once on each calendar day (first step seen with that ``date``).
+
+    Implementation: pixels are processed in cache-sized blocks of 65 536 with in-place numpy
+    kernels (≈ 11 ms per demo day of 4 steps × 133 200 px, ≈ 0.2 s per full day of 8 steps ×
+    1.4 M px on the 2-core reference machine); drainage and overflow work on pixel subsets
+    when few pixels are affected. Memory: ≈ 26 float32 constant fields + 3 state fields + 10
+    reused flux buffers (≈ 220 MB at full size, besides the parameters).
     """
 
     def __init__(
