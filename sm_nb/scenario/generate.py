@@ -291,8 +291,8 @@ class _World:
         theta0 = np.asarray(static["theta_fc"].values * 0.6, dtype=np.float64)
         wb = WaterBalance(params, cfg.dt_hours, theta0, theta0.copy())
         cldas = CldasModel(cfg, seed, year, static, self.cldas_gauges)
-        geos5 = Geos5Model(cfg, seed, year, static)
-        stations = StationRecorder(cfg, seed, year, self.stations, self.fine)
+        geos5 = Geos5Model(cfg, seed, year, static, lookahead=weather.day)
+        stations = StationRecorder(cfg, seed, year, self.stations, self.fine, irrigated_mask=np.asarray(static["irrigated"].values))
         gauges = GaugeRecorder(cfg, seed, year, self.gauges, self.fine)
         lst = ModisLST(cfg, seed, year, static)
         vi = ModisVI(cfg, seed, year, static)
@@ -303,6 +303,10 @@ class _World:
         theta_daily = wb.surface_theta().astype(np.float32)
         dt = cfg.dt_hours
         first, last = min(season), max(season)
+        # PET is spread over the daylight steps (cosine of the hour angle around 13:00 local)
+        mids = (np.arange(cfg.steps_per_day) + 0.5) * dt
+        pet_w = np.maximum(np.cos(2 * np.pi * (mids - 13.0) / 24.0), 0.0)
+        pet_w = pet_w / pet_w.sum()
         for date in cfg.run_dates(year):
             store = date in season
             wx = weather.day(date)
@@ -317,7 +321,7 @@ class _World:
                 frozen = th.soil(mid) < 273.15
                 p = wx.precip[k]
                 snow = p * wx.snow_fraction
-                wb.step(p - snow, snow, wx.pet * dt / 24.0, vg.fc, frozen, th.canopy(mid) - 273.15, date)
+                wb.step(p - snow, snow, wx.pet * pet_w[k], vg.fc, frozen, th.canopy(mid) - 273.15, date)
                 thetas.append(wb.surface_theta())
                 theta2s.append(wb.theta2.copy())
                 stations.add_step(date + pd.Timedelta(hours=(k + 1) * dt), thetas[-1], theta2s[-1], th.soil((k + 1) * dt))
