@@ -208,9 +208,17 @@ def ndvi_from_reflectance(b01: np.ndarray, b02: np.ndarray) -> np.ndarray:
 
 
 def evi_from_reflectance(b01: np.ndarray, b02: np.ndarray, b03: np.ndarray) -> np.ndarray:
-    """EVI = 2.5 (b2 − b1)/(b2 + 6 b1 − 7.5 b3 + 1) (MOD13 EVI, Huete et al. 2002)."""
+    """EVI = 2.5 (b2 − b1)/(b2 + 6 b1 − 7.5 b3 + 1) (MOD13 EVI, Huete et al. 2002).
+
+    Where the blue band makes the denominator small (bright snow, salt crust, noise) the
+    result leaves the MOD13A2 valid range [−0.2, 1]; there MOD13 falls back to the two-band
+    EVI2 = 2.5 (b2 − b1)/(b2 + 2.4 b1 + 1) (Jiang et al. 2008), and so does this function.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (2.5 * (b02 - b01) / (b02 + 6.0 * b01 - 7.5 * b03 + 1.0)).astype(np.float32)
+        evi = 2.5 * (b02 - b01) / (b02 + 6.0 * b01 - 7.5 * b03 + 1.0)
+        evi2 = 2.5 * (b02 - b01) / (b02 + 2.4 * b01 + 1.0)
+    bad = ~((evi >= -0.2) & (evi <= 1.0))
+    return np.where(bad & np.isfinite(evi2), evi2, evi).astype(np.float32)
 
 
 def nsdsi(b06: np.ndarray, b07: np.ndarray, variant: int = 1) -> np.ndarray:
