@@ -7,6 +7,7 @@ never know which they got.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 from collections.abc import Callable, Mapping
@@ -127,11 +128,14 @@ class Catalog:
         entry = self[name]
         config = self.defaults.get("config", "demo") if config is None else config
         seed = self.defaults.get("seed", 0) if seed is None else seed
-        if entry.source == "files" and not entry.files(self.path.parent):
-            raise CatalogError(
-                f"catalog entry {name!r} key 'path': {entry.path!r} matches no file "
-                f"(relative paths are resolved against {self.path.parent})"
-            )
+        if entry.source == "files":
+            if not entry.files(self.path.parent):
+                raise CatalogError(
+                    f"catalog entry {name!r} key 'path': {entry.path!r} matches no file "
+                    f"(relative paths are resolved against {self.path.parent})"
+                )
+            if not os.path.isabs(os.path.expanduser(entry.path or "")):
+                entry = dataclasses.replace(entry, path=str(self.path.parent / entry.path))
         ds = READERS[entry.reader](entry, config, seed)
         missing = [v for v in entry.variables if v not in ds.variables]
         if missing:
@@ -190,6 +194,9 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         If the file is missing or unreadable, or an entry lacks a key, has a key of the
         wrong type, an unknown source or reader. The message names the entry and the key.
     """
+    from .io import register_file_readers
+
+    register_file_readers()
     path = Path(path) if path is not None else default_catalog_path()
     if not path.is_file():
         raise CatalogError(f"catalog file {path} does not exist; expected a data_catalog.yaml (set SM_NB_CATALOG or pass path=)")

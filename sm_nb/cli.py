@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true")
 
     sub.add_parser("catalog", help="list the datasets of data_catalog.yaml")
+
+    from .export import add_export_parser
+
+    add_export_parser(sub)
     return p
 
 
@@ -67,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for nb in done:
                 print(f"  {nb}")
             print(f"results (executed notebooks, CSV tables, figures) are in {done[0].parent if done else args.output}")
+        elif args.command == "export-real-format":
+            args.handler(args)
         elif args.command == "catalog":
             from .catalog import load_catalog
 
