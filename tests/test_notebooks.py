@@ -37,3 +37,23 @@ def test_failing_notebook_names_the_cell(tmp_path):
         run_notebook(path, tmp_path / "out", {"config": "demo"})
     assert (tmp_path / "out" / "99_fail.failed.ipynb").exists()
     assert not (tmp_path / "out" / "99_fail.ipynb").exists()
+
+
+@pytest.mark.slow
+def test_notebook_01_runs_on_real_format_files(mini, tmp_path, monkeypatch):
+    """The real-data path end to end: export the mini scenario in the real file layouts, point
+    the catalog at those files, and execute notebook 01 through the readers."""
+    from sm_nb.export import export_real_format
+
+    catalog = export_real_format("mini", 0, tmp_path / "files", progress=False)
+    monkeypatch.setenv("SM_NB_CATALOG", str(catalog))
+    out = tmp_path / "out"
+    done = run_notebooks("mini", 0, out, select=["01"], progress=False)
+    assert done[0].exists()
+    assert (out / "dataset_table.csv").exists()
+    cells = json.loads(done[0].read_text())["cells"]
+    shown = "".join(
+        "".join(o.get("data", {}).get("text/plain", "")) for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])
+    )
+    assert str(catalog) in shown, "the notebook did not open the exported files catalog"
+    assert "smap_tb            files" in shown
