@@ -48,9 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("catalog", help="list the datasets of data_catalog.yaml")
 
+    from .downscale import add_downscale_parser
     from .export import add_export_parser
 
     add_export_parser(sub)
+    add_downscale_parser(sub)
     return p
 
 
@@ -71,8 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for nb in done:
                 print(f"  {nb}")
             print(f"results (executed notebooks, CSV tables, figures) are in {done[0].parent if done else args.output}")
-        elif args.command == "export-real-format":
-            args.handler(args)
+        elif args.command in ("export-real-format", "downscale"):
+            status = args.handler(args)
+            if isinstance(status, int) and status:
+                return status
         elif args.command == "catalog":
             from .catalog import load_catalog
 

@@ -38,6 +38,17 @@ __all__ = [
     "save_png_series",
     "colorbar_label",
     "DEFAULT_CMAPS",
+    "field_maps",
+    "zoomable_map",
+    "metric_boxplot",
+    "estimate_scatter",
+    "gauge_panel",
+    "save_png_panels",
+    "save_png_boxplot",
+    "save_png_gauges",
+    "experiment_maps",
+    "paper_scatter",
+    "save_png_map_grid",
 ]
 
 #: default colour maps by units (or variable name fragments)
@@ -491,4 +502,277 @@ def save_png_series(da: xr.DataArray, path: str | Path, title: str | None = None
     ax.set_title(title or str(da.attrs.get("long_name", da.name or "")), fontsize=10)
     ax.legend(fontsize=7, ncol=2)
     fig.autofmt_xdate()
+    return _save_figure(fig, Path(path))
+
+
+# ---------------------------------------------------------------------------------------------
+# triple collocation and downscaling figures (notebooks 04 and 05)
+# ---------------------------------------------------------------------------------------------
+def _shared_clim(fields: Sequence[xr.DataArray], q: tuple[float, float] = (2, 98)) -> tuple[float, float] | None:
+    vals = np.concatenate([np.asarray(f.values, dtype=float).ravel() for f in fields])
+    vals = vals[np.isfinite(vals)]
+    if not vals.size:
+        return None
+    lo, hi = np.percentile(vals, q)
+    return (float(lo), float(hi)) if hi > lo else (float(lo) - 1e-6, float(hi) + 1e-6)
+
+
+def field_maps(fields: dict[str, xr.DataArray], clim: tuple[float, float] | None = None, cols: int = 3,
+               **kwargs: Any) -> hv.Layout:
+    """Maps of several (lat, lon) fields side by side with shared colour limits.
+
+    Parameters
+    ----------
+    fields : dict title → DataArray (lat, lon)
+        E.g. ``{"downscaled": sm.mean("time"), "coarse NN": nn.mean("time")}``.
+    clim : (float, float), optional
+        Default: the 2nd–98th percentile of all fields together.
+    cols : int
+        Maps per row.
+    **kwargs
+        Passed to :func:`map_plot` (``cmap``, ``width``, ``height``).
+    """
+    if not fields:
+        raise DataError("field_maps needs at least one field; got an empty dict")
+    maps = [_map_field(f) for f in fields.values()]
+    clim = clim or _shared_clim(maps)
+    return hv.Layout([map_plot(f, title=t, clim=clim, **kwargs) for t, f in zip(fields, maps, strict=True)]).cols(cols)
+
+
+def zoomable_map(da: xr.DataArray, title: str | None = None, max_pixels: int = 2_000_000, **kwargs: Any) -> hv.Element:
+    """A large map at full resolution (up to ``max_pixels``) with the wheel-zoom tool active."""
+    return map_plot(da, title=title, width=kwargs.pop("width", 900), height=kwargs.pop("height", 600),
+                    max_pixels=max_pixels, **kwargs).opts(active_tools=["wheel_zoom"])
+
+
+def metric_boxplot(ds: xr.Dataset, metric: str, title: str | None = None, width: int = 380, height: int = 320) -> hv.Element:
+    """Box-whisker plot of ``ds[metric]`` (product, ...) per product over all places (paper Fig. 8).
+
+    Parameters
+    ----------
+    ds : Dataset
+        E.g. :func:`sm_nb.tc.triple_collocation` output; ``metric`` has a ``product`` dim.
+    metric : str
+        ``"err_var"`` or ``"rho"``.
+    """
+    if metric not in ds or "product" not in ds[metric].dims:
+        raise DataError(f"{metric!r} with a 'product' dim not in ds; expected one of {sorted(map(str, ds.data_vars))}")
+    da = ds[metric]
+    df = da.to_dataframe(name=metric).reset_index()[["product", metric]].dropna()
+    label = f"{metric} [{da.attrs.get('units', '?')}]"
+    return df.hvplot.box(y=metric, by="product", ylabel=label, title=title or str(da.attrs.get("long_name", metric)),
+                         width=width, height=height)
+
+
+def estimate_scatter(estimate: xr.Dataset, actual: xr.Dataset, metric: str, width: int = 420, height: int = 380) -> hv.Overlay:
+    """Per-place scatter of an estimate (e.g. TC) against the actual value, by product, with the 1:1 line."""
+    frames = []
+    for prod in estimate["product"].values:
+        a = np.asarray(estimate[metric].sel(product=prod).values, float).ravel()
+        b = np.asarray(actual[metric].sel(product=prod).values, float).ravel()
+        ok = np.isfinite(a) & np.isfinite(b)
+        frames.append(pd.DataFrame({"actual": b[ok], "estimate": a[ok], "product": str(prod)}))
+    df = pd.concat(frames, ignore_index=True)
+    if df.empty:
+        raise DataError(f"no place has both an estimated and an actual {metric!r}")
+    lo, hi = float(df[["actual", "estimate"]].min().min()), float(df[["actual", "estimate"]].max().max())
+    units = estimate[metric].attrs.get("units", "?")
+    pts = df.hvplot.scatter(x="actual", y="estimate", by="product", alpha=0.5, size=8, width=width, height=height,
+                            xlabel=f"actual {metric} [{units}]", ylabel=f"estimated {metric} [{units}]",
+                            title=f"{metric}: estimate vs truth, per place")
+    return pts * hv.Curve([(lo, lo), (hi, hi)]).opts(color="black", line_dash="dashed")
+
+
+def gauge_panel(series: xr.Dataset, station: str, products: Sequence[str], rain: str | None = "precipitation",
+                day: Any = None, width: int = 760) -> hv.Layout | hv.Overlay:
+    """Daily rain above the products' soil moisture (lines) at one site (paper Fig. 10).
+
+    Parameters
+    ----------
+    series : Dataset (station, time)
+        :func:`sm_nb.validation.gauge_series` output.
+    station : str
+        Site name.
+    products : sequence of str
+        Variables of ``series`` drawn as lines with markers (m3 m-3); missing days are gaps.
+    rain : str or None
+        Variable drawn as a step curve above the lines; ``None``: lines only.
+    day : date, optional
+        Marked by a vertical line.
+    """
+    if station not in series[STATION].values:
+        raise DataError(f"station {station!r} not in the series; expected one of {list(map(str, series[STATION].values))}")
+    s = series.sel({STATION: station})
+    lines = []
+    for name in products:
+        if name not in s:
+            raise DataError(f"product {name!r} not in the series; expected one of {sorted(map(str, s.data_vars))}")
+        v = s[name].to_series()
+        lines.append(hv.Curve((v.index, v.values), "time", "soil moisture [m3 m-3]", label=name)
+                     * hv.Scatter((v.index, v.values), "time", "soil moisture [m3 m-3]", label=name).opts(size=4))
+    sm = hv.Overlay(lines).opts(legend_position="right", width=width, height=260,
+                                title=f"{station}: soil moisture" if rain is None else "")
+    vline = hv.VLine(pd.Timestamp(day)).opts(color="grey", line_dash="dotted") if day is not None else None
+    if vline is not None:
+        sm = sm * vline
+    if rain is None:
+        return sm
+    p = s[rain].to_series()
+    bars = hv.Curve((p.index, p.values), "time", f"{rain} [{s[rain].attrs.get('units', 'mm d-1')}]").opts(
+        interpolation="steps-mid", color="steelblue", width=width, height=170, title=f"{station}: daily rain and soil moisture")
+    if vline is not None:
+        bars = bars * vline
+    return (bars + sm).cols(1)
+
+
+def save_png_panels(fields: dict[str, xr.DataArray], path: str | Path, clim: tuple[float, float] | None = None,
+                    cols: int = 3, cmap: str | None = None, suptitle: str | None = None) -> Path:
+    """Several (lat, lon) maps in one PNG with shared colour limits (matplotlib, atomic write)."""
+    maps = [_map_field(f) for f in fields.values()]
+    clim = clim or _shared_clim(maps) or (0.0, 1.0)
+    rows = int(np.ceil(len(maps) / cols))
+    fig = _figure(4.2 * min(cols, len(maps)), 3.2 * rows)
+    units = str(maps[0].attrs.get("units", "?"))
+    for k, (title, da) in enumerate(zip(fields, maps, strict=True)):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        mesh = ax.pcolormesh(da[LON].values, da[LAT].values, np.asarray(da.values, float), shading="nearest",
+                             cmap=cmap or DEFAULT_CMAPS.get(units, "viridis"), vmin=clim[0], vmax=clim[1])
+        ax.set_title(title, fontsize=9)
+        ax.set_aspect(1.0 / max(np.cos(np.deg2rad(float(da[LAT].mean()))), 0.1))
+        ax.tick_params(labelsize=7)
+        fig.colorbar(mesh, ax=ax, label=colorbar_label(da), shrink=0.8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return _save_figure(fig, Path(path))
+
+
+def save_png_boxplot(ds: xr.Dataset, path: str | Path, metrics: Sequence[str] = ("err_var", "rho")) -> Path:
+    """Box plots of each metric per product (matplotlib ``whis=1.5``, as the paper's Fig. 8)."""
+    fig = _figure(4.0 * len(metrics), 3.4)
+    for k, metric in enumerate(metrics):
+        ax = fig.add_subplot(1, len(metrics), k + 1)
+        prods = [str(p) for p in ds["product"].values]
+        data = [np.asarray(ds[metric].sel(product=p).values, float).ravel() for p in prods]
+        ax.boxplot([d[np.isfinite(d)] for d in data], tick_labels=prods, whis=1.5)
+        ax.set_ylabel(f"{metric} [{ds[metric].attrs.get('units', '?')}]")
+        ax.set_title(str(ds[metric].attrs.get("long_name", metric)), fontsize=9)
+    return _save_figure(fig, Path(path))
+
+
+def save_png_gauges(series: xr.Dataset, path: str | Path, products: Sequence[str], rain: str = "precipitation") -> Path:
+    """Rain (bars, right axis) and the products' soil moisture at every gauge, one row per gauge."""
+    stations = [str(s) for s in series[STATION].values]
+    fig = _figure(8.0, 2.2 * len(stations))
+    for k, st in enumerate(stations):
+        ax = fig.add_subplot(len(stations), 1, k + 1)
+        s = series.sel({STATION: st})
+        t = pd.DatetimeIndex(s[TIME].values)
+        for z, name in enumerate(products):
+            ax.plot(t, s[name].values, marker="o", ms=2.5, lw=0.8, label=name, zorder=3 + z)
+        ax.set_ylabel("SM [m3 m-3]", fontsize=7)
+        ax2 = ax.twinx()
+        ax2.bar(t, s[rain].values, width=1.0, color="steelblue", alpha=0.4)
+        ax2.invert_yaxis()
+        ax2.set_ylabel(f"rain [{s[rain].attrs.get('units', 'mm d-1')}]", fontsize=7)
+        ax.set_title(st, fontsize=8)
+        ax.tick_params(labelsize=7)
+        if k == 0:
+            ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return _save_figure(fig, Path(path))
+
+
+# ---------------------------------------------------------------------------------------------
+# selection experiments (notebooks 02 and 03)
+# ---------------------------------------------------------------------------------------------
+_CORR = {"cmap": "RdBu", "clim": (-1.0, 1.0)}
+
+
+def _panel_style(da: xr.DataArray) -> dict[str, Any]:
+    """Correlation maps on a fixed diverging scale; everything else by units."""
+    return dict(_CORR) if str(da.name).endswith("rho_temporal") else {}
+
+
+def experiment_maps(maps: dict[str, xr.DataArray], width: int = 330, height: int = 240) -> hv.Layout:
+    """The maps of one selection experiment side by side (paper Figures 4–6, one row).
+
+    Parameters
+    ----------
+    maps : dict of str to DataArray (lat, lon)
+        As returned by :func:`sm_nb.selection.result_maps` (``input``, ``sm_mean``,
+        ``rho_temporal``, ``cv_rho_temporal``); drawn in that order.
+    width, height : int
+        Size of each map.
+
+    Returns
+    -------
+    holoviews.Layout
+        Correlation maps use a diverging colour map fixed to [−1, 1].
+    """
+    order = [k for k in ("input", "sm_mean", "rho_temporal", "cv_rho_temporal") if k in maps]
+    if not order:
+        raise DataError(f"maps has keys {sorted(maps)}; expected some of input, sm_mean, rho_temporal, cv_rho_temporal")
+    return hv.Layout([map_plot(maps[k], width=width, height=height, **_panel_style(maps[k]))
+                      for k in order]).cols(len(order))
+
+
+def paper_scatter(table: pd.DataFrame, metric: str = "rho_spatial", width: int = 420,
+                  height: int = 380) -> hv.Overlay:
+    """sm_nb's values against the paper's for one metric (a :func:`sm_nb.paper.side_by_side` table).
+
+    Points carry the ``inputs`` label on hover; the dashed line is y = x.
+    """
+    for c in (metric, f"{metric}_paper", "inputs"):
+        if c not in table.columns:
+            raise DataError(f"table lacks column {c!r}; it has {list(table.columns)}, expected a side_by_side table")
+    df = table[["inputs", metric, f"{metric}_paper"]].dropna()
+    lo = float(np.nanmin(df[[metric, f"{metric}_paper"]].values)) if len(df) else 0.0
+    hi = float(np.nanmax(df[[metric, f"{metric}_paper"]].values)) if len(df) else 1.0
+    pts = df.hvplot.scatter(x=f"{metric}_paper", y=metric, hover_cols=["inputs"], size=60,
+                            xlabel=f"{metric} (Lv et al. 2021)", ylabel=f"{metric} (sm_nb)",
+                            width=width, height=height, title=f"{metric}: sm_nb against the paper")
+    return pts * hv.Curve([(lo, lo), (hi, hi)]).opts(line_dash="dashed", color="gray")
+
+
+def save_png_map_grid(rows: Sequence[Sequence[xr.DataArray | None]], path: str | Path,
+                    row_labels: Sequence[str] | None = None, col_titles: Sequence[str] | None = None,
+                    title: str | None = None) -> Path:
+    """A grid of (lat, lon) maps (rows × columns, like the paper's Figures 4–6) as one PNG.
+
+    Parameters
+    ----------
+    rows : sequence of sequences of DataArray (lat, lon) or None
+        ``None`` leaves a cell empty. Correlation maps (names ending in ``rho_temporal``) use
+        a diverging scale fixed to [−1, 1]; other maps their 2nd–98th percentiles.
+    path : str or Path
+        ``.png`` file, written atomically.
+    row_labels, col_titles : sequence of str, optional
+    title : str, optional
+    """
+    n_rows, n_cols = len(rows), max((len(r) for r in rows), default=0)
+    if not n_rows or not n_cols:
+        raise DataError("save_png_map_grid needs at least one row with one map; got none")
+    fig = _figure(3.6 * n_cols, 2.5 * n_rows + (0.4 if title else 0.0))
+    for i, row in enumerate(rows):
+        for j, da in enumerate(row):
+            if da is None:
+                continue
+            ax = fig.add_subplot(n_rows, n_cols, i * n_cols + j + 1)
+            da = _map_field(da)
+            vals = np.asarray(da.values, dtype=float)
+            style = _panel_style(da)
+            finite = vals[np.isfinite(vals)]
+            lo, hi = style.get("clim") or (tuple(np.percentile(finite, [2, 98])) if finite.size else (0.0, 1.0))
+            cmap = style.get("cmap") or DEFAULT_CMAPS.get(str(da.attrs.get("units", "?")), "viridis")
+            mesh = ax.pcolormesh(da[LON].values, da[LAT].values, vals, shading="nearest", cmap=cmap, vmin=lo, vmax=hi)
+            fig.colorbar(mesh, ax=ax, label=colorbar_label(da), shrink=0.85)
+            ax.set_aspect(1.0 / max(np.cos(np.deg2rad(float(da[LAT].mean()))), 0.1))
+            ax.tick_params(labelsize=7)
+            if i == 0 and col_titles is not None and j < len(col_titles):
+                ax.set_title(col_titles[j], fontsize=9)
+            if j == 0 and row_labels is not None and i < len(row_labels):
+                ax.set_ylabel(row_labels[i], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return _save_figure(fig, Path(path))

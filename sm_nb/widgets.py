@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pandas as pd
 import panel as pn
 import xarray as xr
 
@@ -17,7 +18,7 @@ from . import plots
 from .conventions import TIME
 from .exceptions import DataError, SmNbError
 
-__all__ = ["dataset_explorer"]
+__all__ = ["dataset_explorer", "tc_explorer", "downscale_explorer", "selection_explorer"]
 
 _NA = "n/a"
 
@@ -101,3 +102,185 @@ def dataset_explorer(
     var_w.param.watch(_on_variable, "value")
     view = pn.bind(_view, ds_w, var_w, orbit_w, freq_w, day_w)
     return pn.Row(pn.Column(ds_w, var_w, orbit_w, freq_w, day_w, width=260), pn.panel(view))
+
+
+def tc_explorer(products: dict[str, xr.DataArray], truth: xr.DataArray | None = None,
+                initial: Sequence[str] | None = None, min_corr: float = 0.2, min_n: int = 30) -> pn.layout.Row:
+    """Choose three SM products and ``min_corr``; redraw TC maps, box plots and tables.
+
+    Parameters
+    ----------
+    products : dict name → DataArray (time, lat, lon)
+        SM products on one grid (:func:`sm_nb.validation.coarse_sm_products`).
+    truth : DataArray (time, lat, lon), optional
+        When given, the actual error variance and correlation are shown beside TC's
+        (:func:`sm_nb.tc.actual_errors`, :func:`sm_nb.validation.tc_vs_truth`).
+    initial : three names, optional
+        Default the first three.
+    min_corr : float
+        Initial masking threshold (paper: 0.2).
+    min_n : int
+        Fewest complete triplets per place (:func:`sm_nb.tc.triple_collocation`).
+
+    Returns
+    -------
+    panel.Row
+        Three drop-downs and a slider on the left; maps, box plots and tables on the right.
+    """
+    from . import tc, validation
+
+    names = list(products)
+    if len(names) < 3:
+        raise DataError(f"tc_explorer needs at least three products; got {names}")
+    first = list(initial) if initial is not None else names[:3]
+    if len(first) != 3 or any(n not in names for n in first):
+        raise DataError(f"initial is {first!r}; expected three of {names}")
+    sel = [pn.widgets.Select(**_label(f"product {k + 1}"), options=names, value=v) for k, v in enumerate(first)]
+    corr_w = pn.widgets.FloatSlider(**_label("min_corr"), start=-1.0, end=0.9, step=0.05, value=float(min_corr))
+
+    def _view(x: str, y: str, z: str, mc: float) -> Any:
+        try:
+            res = tc.triple_collocation(products[x], products[y], products[z], min_corr=mc, min_n=min_n)
+            panels = [
+                plots.field_maps({f"TC error variance, {p}": res["err_var"].sel(product=p) for p in (x, y, z)}),
+                plots.field_maps({f"TC correlation with the truth, {p}": res["rho"].sel(product=p) for p in (x, y, z)},
+                                 cmap="viridis"),
+                plots.metric_boxplot(res, "err_var") + plots.metric_boxplot(res, "rho"),
+                pn.pane.DataFrame(tc.tc_summary(res), sizing_mode="stretch_width"),
+            ]
+            if truth is not None:
+                act = tc.actual_errors([products[x], products[y], products[z]], truth, min_n=min_n)
+                panels.append(pn.pane.Markdown("**TC against the actual errors (synthetic truth)**"))
+                panels.append(pn.pane.DataFrame(validation.tc_vs_truth(res, act), sizing_mode="stretch_width"))
+            return pn.Column(*panels)
+        except SmNbError as exc:
+            return pn.pane.Markdown(f"**cannot run triple collocation** on `{x}`, `{y}`, `{z}`: {exc}")
+
+    view = pn.bind(_view, *sel, corr_w)
+    return pn.Row(pn.Column(*sel, corr_w, width=240), pn.panel(view))
+
+
+def downscale_explorer(fields: dict[str, xr.DataArray], series: xr.Dataset, lines: Sequence[str],
+                       rain: str | None = "precipitation") -> pn.layout.Row:
+    """Pick a day and a station; redraw the daily maps and the station's time series.
+
+    Parameters
+    ----------
+    fields : dict title → DataArray (time, lat, lon)
+        Maps drawn for the chosen day with shared colours (e.g. downscaled, coarse NN, CLDAS).
+    series : Dataset (station, time)
+        Station series (:func:`sm_nb.validation.gauge_series` output, or any per-station Dataset).
+    lines : sequence of str
+        Variables of ``series`` drawn as lines.
+    rain : str or None
+        Variable drawn as rain above the lines (``None``: a station dataset without rain).
+
+    Returns
+    -------
+    panel.Row
+    """
+    if not fields:
+        raise DataError("downscale_explorer needs at least one field")
+    times = pd.DatetimeIndex(next(iter(fields.values()))[TIME].values)
+    day_w = pn.widgets.DiscreteSlider(**_label("day"), options={str(t.date()): t for t in times}, value=times[len(times) // 2])
+    stations = [str(s) for s in series["station"].values]
+    st_w = pn.widgets.Select(**_label("station"), options=stations, value=stations[0])
+
+    def _maps(day: pd.Timestamp) -> Any:
+        try:
+            return plots.field_maps({f"{k}, {day.date()}": v.sel({TIME: day}) for k, v in fields.items()})
+        except SmNbError as exc:
+            return pn.pane.Markdown(f"**cannot draw the maps**: {exc}")
+
+    def _series(station: str, day: pd.Timestamp) -> Any:
+        try:
+            return plots.gauge_panel(series, station, lines, rain=rain, day=day)
+        except SmNbError as exc:
+            return pn.pane.Markdown(f"**cannot draw the series**: {exc}")
+
+    return pn.Row(pn.Column(day_w, st_w, width=240),
+                  pn.Column(pn.panel(pn.bind(_maps, day_w)), pn.panel(pn.bind(_series, st_w, day_w))))
+
+
+def selection_explorer(inputs: Sequence[str], config: Any = "demo", seed: int = 0,
+                       initial: Sequence[str] | None = None, paper: pd.DataFrame | None = None,
+                       train_kwargs: dict[str, Any] | None = None, columns: int = 3) -> pn.Column:
+    """Tick any inputs, press **train**, and see the network's maps and scores (notebooks 02, 03).
+
+    Parameters
+    ----------
+    inputs : sequence of str
+        Input names offered as check boxes (:func:`sm_nb.preprocess.valid_inputs`).
+    config, seed
+        Scenario config and seed.
+    initial : sequence of str, optional
+        Ticked and trained when the widget is built (instant when cached), so that a static copy
+        of the notebook shows one result.
+    paper : DataFrame, optional
+        A :mod:`sm_nb.paper` table; combinations it contains show the paper's values beside ours.
+    train_kwargs : dict, optional
+        Passed to :func:`sm_nb.selection.train_combination` (``hidden_units``, ``n_restarts``,
+        ``max_train_samples``, ``cv_folds``, ``cache``).
+    columns : int
+        Check boxes per row.
+
+    Returns
+    -------
+    panel.Column
+        Check boxes, the train button with a progress indicator and a status line, the table of
+        every combination trained in this session (newest first), and the maps
+        (:func:`sm_nb.plots.experiment_maps`) of the last one. Training runs in the kernel: the
+        button is disabled until it is done; errors are shown in the status line.
+    """
+    from . import paper as paper_tables
+    from . import selection
+
+    names = list(dict.fromkeys(str(n) for n in inputs))
+    if not names:
+        raise DataError("selection_explorer needs at least one input name; got an empty list")
+    offered = {selection.combination_label([n]): n for n in names}  # aliases: AMSR2_TBH_D = AMSR2_10.7_TBH_D
+    ticked = {offered.get(selection.combination_label([n])) for n in (initial or [])}
+    if None in ticked:
+        unknown = [n for n in initial or [] if selection.combination_label([n]) not in offered]
+        raise DataError(f"initial input(s) {unknown} are not offered; expected some of {names}")
+    kwargs = dict(train_kwargs or {})
+    boxes = {n: pn.widgets.Checkbox(**_label(n), value=n in ticked) for n in names}
+    style = {"color": "primary"} if "color" in pn.widgets.Button.param else {"button_type": "primary"}
+    button = pn.widgets.Button(**_label("train"), **style, width=120)
+    bar = pn.indicators.Progress(active=False, value=0, max=1, width=220, bar_color="primary")
+    status = pn.pane.Markdown("Tick inputs and press **train**.", width=700)
+    table = pn.pane.DataFrame(pd.DataFrame(), index=False, width=1000)
+    maps = pn.Column()
+    results: dict[str, Any] = {}
+
+    def _show() -> None:
+        ours = selection.results_table(list(results.values())[::-1])
+        if paper is not None and len(ours):
+            ours = paper_tables.side_by_side(ours, paper, how="ours")
+        table.object = ours.round(4)
+
+    def _train(_: Any = None) -> None:
+        chosen = [n for n, box in boxes.items() if box.value]
+        if not chosen:
+            status.object = "**Tick at least one input.**"
+            return
+        button.disabled, bar.active, bar.value = True, True, -1
+        status.object = f"training on {' + '.join(chosen)} …"
+        try:
+            r = selection.train_combination(chosen, config, seed, **kwargs)
+        except SmNbError as exc:
+            status.object = f"**cannot train** {' + '.join(chosen)}: {exc}"
+            return
+        finally:
+            button.disabled, bar.active, bar.value = False, False, 1
+        results.pop(r.label, None)
+        results[r.label] = r
+        status.object = f"`{r!r}`"
+        maps.objects = [pn.pane.HoloViews(plots.experiment_maps(selection.result_maps(r)))]
+        _show()
+
+    button.on_click(_train)
+    if initial:
+        _train()
+    grid = pn.GridBox(*boxes.values(), ncols=max(1, int(columns)))
+    return pn.Column(grid, pn.Row(button, bar), status, table, maps)

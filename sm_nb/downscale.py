@@ -1,0 +1,566 @@
+"""The downscaling step (paper §2.2.3): the trained network applied on the fine grid, on dask.
+
+* :func:`apply_network` — run a fitted :class:`~sm_nb.nn.LMRegressor` on any grid's input cube,
+  lazily, one dask block at a time; NaN wherever an input is missing;
+* :func:`downscale` — build the fine-grid inputs (microwave replicated, auxiliaries native) and
+  apply the network; coverage per day, provenance, optional incremental atomic zarr output;
+* :func:`aggregate`, :func:`residual_correction`, :func:`conservation_table` — the conservation
+  check of downscaling tools (pyDMS, DisPATCh): the fine product averaged back onto the coarse
+  grid against the coarse NN, with and without adding back the coarse residual;
+  :func:`expand` — blockwise replication expansion of a lazy coarse field;
+* :func:`add_downscale_parser` — the ``sm-nb downscale`` command.
+
+Running on a cluster: every function builds a dask graph and computes with the active dask
+scheduler, so the same call runs on a ``dask.distributed`` cluster once a client exists::
+
+    from dask.distributed import Client
+    from sm_nb.selection import FINAL_INPUTS, train_combination
+
+    client = Client("tcp://scheduler:8786")   # or Client(LocalCluster(...)); from then on dask uses it
+    result = train_combination(FINAL_INPUTS, "full", 0)
+    ds = downscale(result, config="full", output="/shared/sm_full.zarr")
+
+Workers must import ``sm_nb`` and see the scenario cache (``$SM_NB_CACHE``) and the output
+folder on a shared file system.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ._version import __version__
+from .conventions import COORD_ATTRS, LAT, LON, TIME, cf_attrs
+from .exceptions import ConfigError, DataError, SmNbError
+from .regrid import area_mean
+from .scenario.grids import Grid, grid_for
+
+__all__ = [
+    "apply_network",
+    "downscale",
+    "coverage_table",
+    "aggregate",
+    "expand",
+    "residual_correction",
+    "conservation_table",
+    "add_downscale_parser",
+    "run_downscale",
+]
+
+_INPUT = "input"
+_MAX_BLOCK = 4_000_000  # pixel-days per dask block by default (≈ 130 MB of float32 inputs for 8 inputs)
+_REF = "Lv, Zhang & Zhu (2021) Remote Sens. 13, 1583, section 2.2.3"
+
+
+# ---------------------------------------------------------------------------------------------
+# the trained network
+# ---------------------------------------------------------------------------------------------
+def _canonical(names: Iterable[str]) -> list[str]:
+    from .preprocess import resolve_inputs
+
+    out = []
+    for n in names:
+        try:
+            out.append(next(iter(resolve_inputs([n]).values())).name)
+        except SmNbError:
+            out.append(str(n).upper())
+    return out
+
+
+def _unwrap(model: Any, model_inputs: Sequence[str] | None) -> tuple[Any, list[str] | None]:
+    """(fitted estimator, names of its input columns or None)."""
+    est, names = model, None
+    if hasattr(model, "model") and hasattr(model, "inputs"):  # ExperimentResult
+        est, names = model.model, list(model.inputs)
+    if not hasattr(est, "predict") or not hasattr(est, "n_features_in_"):
+        raise DataError(f"model is a {type(est).__name__}; expected a fitted LMRegressor or an ExperimentResult "
+                        "(sm_nb.selection.train_combination) with .model and .inputs")
+    if model_inputs is not None:
+        names = list(model_inputs)
+    elif names is None and hasattr(est, "feature_names_in_"):
+        names = [str(n) for n in est.feature_names_in_]
+    if names is not None and len(names) != est.n_features_in_:
+        raise DataError(f"the model has {est.n_features_in_} input features but its input names are {names}")
+    return est, names
+
+
+def _match_inputs(ds: xr.Dataset, est: Any, names: list[str] | None) -> list[str]:
+    """Variables of ``ds`` in the model's column order; a clear error when they differ."""
+    given = [str(v) for v in ds.data_vars]
+    if names is None:
+        if len(given) != est.n_features_in_:
+            raise DataError(f"the model was trained on {est.n_features_in_} inputs but the fine data offer "
+                            f"{len(given)}: {given}; pass the inputs it was trained on")
+        return given
+    want, have = _canonical(names), _canonical(given)
+    if sorted(want) != sorted(have):
+        raise DataError(f"the model was trained on inputs {list(names)} but the data offer {given}; "
+                        f"missing {[n for n, c in zip(names, want, strict=True) if c not in have]}, "
+                        f"extra {[n for n, c in zip(given, have, strict=True) if c not in want]}")
+    return [given[have.index(c)] for c in want]
+
+
+def _slim(est: Any) -> Any:
+    """A copy of the estimator without its training history (small to ship to dask workers)."""
+    slim = copy.copy(est)
+    for attr in ("history_", "split_indices_", "init_weights_", "feature_names_in_"):
+        if attr in slim.__dict__:
+            delattr(slim, attr)
+    return slim
+
+
+def _predict_block(*arrays: np.ndarray, net: Any) -> np.ndarray:
+    """NN output for one block; NaN where any input is NaN (never a fill)."""
+    x = np.stack([np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays], axis=1)
+    ok = np.isfinite(x).all(axis=1)
+    out = np.full(x.shape[0], np.nan, dtype=np.float32)
+    if ok.any():
+        out[ok] = net.predict(x[ok])
+    return out.reshape(arrays[0].shape)
+
+
+def _training_range(est: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    if not (hasattr(est, "x_min_") and hasattr(est, "x_gain_")):
+        return None
+    lo = np.asarray(est.x_min_, dtype=float)
+    return lo, lo + 2.0 / np.asarray(est.x_gain_, dtype=float)  # mapminmax: x_min ↦ −1, x_max ↦ +1
+
+
+def _model_attrs(est: Any, names: Sequence[str] | None) -> dict[str, Any]:
+    def num(v: Any) -> Any:
+        return float(v) if np.isfinite(v) else "nan"
+
+    attrs: dict[str, Any] = {"model": type(est).__name__,
+                             "model_inputs": ", ".join(names) if names else "unknown (feature count checked only)"}
+    for k in ("hidden_units", "n_restarts", "max_epochs"):
+        if hasattr(est, k):
+            attrs[f"model_{k}"] = int(getattr(est, k))
+    if hasattr(est, "restart_losses_"):
+        attrs["model_restart_losses"] = ", ".join(f"{v:.6g}" for v in np.asarray(est.restart_losses_, float))
+        attrs["model_best_restart"] = int(est.best_restart_)
+        attrs["model_train_loss"] = num(est.train_loss_)
+        attrs["model_val_loss"] = num(est.val_loss_)
+        attrs["model_test_loss"] = num(est.test_loss_)
+        attrs["model_loss_units"] = "(m3 m-3)2 (mean squared error)"
+        attrs["model_stop_reason"] = str(est.stop_reason_)
+    return attrs
+
+
+def _block_chunks(chunks: Mapping[str, int] | None, shape: tuple[int, int, int], time_chunk: int) -> dict[str, int]:
+    nt, ny, nx = shape
+    if chunks is None:
+        t = max(1, min(time_chunk, nt))
+        rows = max(1, min(ny, _MAX_BLOCK // max(t * nx, 1)))
+        return {TIME: t, LAT: rows, LON: nx}
+    bad = [k for k in chunks if k not in (TIME, LAT, LON)]
+    if bad:
+        raise ConfigError(f"chunks has dimension(s) {bad}; expected some of ('time', 'lat', 'lon')")
+    out = {TIME: time_chunk, LAT: ny, LON: nx}
+    for k, v in chunks.items():
+        out[k] = {TIME: nt, LAT: ny, LON: nx}[k] if v in (-1, None) else int(v)
+        if out[k] < 1:
+            raise ConfigError(f"chunks[{k!r}] is {v!r}; expected a positive integer or -1")
+    return out
+
+
+def apply_network(model: Any, inputs: xr.Dataset, *, model_inputs: Sequence[str] | None = None,
+                  chunks: Mapping[str, int] | None = None, time_chunk: int = 8) -> xr.Dataset:
+    """Apply a fitted network to an input cube on any grid, lazily (dask).
+
+    Parameters
+    ----------
+    model : LMRegressor or ExperimentResult
+        Fitted network; an ``ExperimentResult`` (anything with ``.model`` and ``.inputs``) also
+        gives its input names.
+    inputs : Dataset
+        One (time, lat, lon) variable per input (:func:`sm_nb.preprocess.build_inputs`), in
+        the units the network was trained with; reordered to the model's column order by name.
+    model_inputs : list of str, optional
+        Names of the model's input columns, when ``model`` does not carry them.
+    chunks : dict, optional
+        Dask block sizes over ``time``/``lat``/``lon`` (default: ``time_chunk`` days and at most
+        4·10⁶ pixel-days per block).
+    time_chunk : int
+        Days per block when ``chunks`` does not say.
+
+    Returns
+    -------
+    Dataset
+        ``sm`` (time, lat, lon) m3 m-3 float32, NaN where any input is NaN; ``coverage`` (time);
+        ``missing_fraction`` and ``out_of_range_fraction`` (time, input): share of the grid where
+        each input is missing, and of valid pixels where it lies outside the training range
+        (the network extrapolates there). All lazy.
+
+    Raises
+    ------
+    DataError
+        The model was trained on other inputs than ``inputs`` offers (both lists are named), or
+        an input lacks the (time, lat, lon) dims.
+    """
+    est, names = _unwrap(model, model_inputs)
+    if not isinstance(inputs, xr.Dataset):
+        raise DataError(f"inputs is a {type(inputs).__name__}; expected an xarray Dataset of (time, lat, lon) inputs")
+    order = _match_inputs(inputs, est, names)
+    for n in order:
+        if set(inputs[n].dims) != {TIME, LAT, LON}:
+            raise DataError(f"input {n!r} has dims {tuple(inputs[n].dims)}; expected ('time', 'lat', 'lon')")
+    ds = inputs[order].transpose(TIME, LAT, LON)
+    shape = (ds.sizes[TIME], ds.sizes[LAT], ds.sizes[LON])
+    blocks = _block_chunks(chunks, shape, time_chunk)
+    arrays = [ds[n].chunk(blocks) for n in order]
+    sm = xr.apply_ufunc(_predict_block, *arrays, kwargs={"net": _slim(est)}, dask="parallelized",
+                        output_dtypes=[np.float32])
+    sm.attrs = cf_attrs("sm", long_name="NN soil moisture", coverage_content_type="modelResult")
+    space = (LAT, LON)
+    coverage = sm.notnull().mean(space).astype(np.float32)
+    coverage.attrs = {"units": "1", "long_name": "fraction of grid cells with a NN value (all inputs valid)"}
+    stacked = xr.DataArray(xr.Variable.concat([a.variable for a in arrays], _INPUT),
+                           coords=arrays[0].coords, dims=(_INPUT, TIME, LAT, LON))
+    stacked = stacked.chunk({_INPUT: -1})
+    missing = stacked.isnull().mean(space).astype(np.float32).T
+    missing.attrs = {"units": "1", "long_name": "fraction of grid cells where the input is missing"}
+    out = {"sm": sm, "coverage": coverage, "missing_fraction": missing}
+    rng = _training_range(est)
+    if rng is not None:
+        lo = xr.DataArray(rng[0], dims=_INPUT)
+        hi = xr.DataArray(rng[1], dims=_INPUT)
+        outside = ((stacked < lo) | (stacked > hi)).where(sm.notnull())
+        n_valid = sm.notnull().sum(space)
+        oor = (outside.sum(space) / n_valid.where(n_valid > 0)).astype(np.float32).T
+        oor.attrs = {"units": "1", "long_name": "fraction of valid cells where the input is outside the "
+                     "network's training range (extrapolation)"}
+        out["out_of_range_fraction"] = oor
+    res = xr.Dataset(out).assign_coords({_INPUT: xr.Variable(_INPUT, order, {"long_name": "NN input"})})
+    for d in (TIME, LAT, LON):
+        res[d].attrs = {**COORD_ATTRS[d], **{k: v for k, v in inputs[d].attrs.items() if k != "units" or d != TIME}}
+    res.attrs = {**_model_attrs(est, names), "inputs": ", ".join(order)}
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# the downscaling step
+# ---------------------------------------------------------------------------------------------
+def downscale(model: Any, inputs: Sequence[str] | xr.Dataset | None = None, config: Any = "demo", seed: int = 0,
+              output: str | Path | None = None, time: Any = None, chunks: Mapping[str, int] | None = None,
+              progress: bool = False, *, model_inputs: Sequence[str] | None = None,
+              **input_options: Any) -> xr.Dataset:
+    """Downscale: the network trained on the coarse grid applied to the fine-grid inputs.
+
+    Parameters
+    ----------
+    model : ExperimentResult or LMRegressor
+        The fitted network (:func:`sm_nb.selection.train_combination`).
+    inputs : list of str or Dataset, optional
+        Input names (built with :func:`sm_nb.preprocess.build_inputs` on the fine grid) or a
+        ready fine-grid Dataset; default the model's own inputs.
+    config, seed
+        Scenario config and seed of the fine inputs.
+    output : path, optional
+        Zarr store to write. Blocks of days are computed and written one after another into a
+        temporary store that replaces ``output`` only when complete (an interrupted run leaves
+        no partial store); the returned Dataset then reads from the store.
+    time : slice, str, list of dates, optional
+        Days to downscale (``.sel(time=...)``); default all.
+    chunks : dict, optional
+        Dask block sizes (see :func:`apply_network`).
+    progress : bool
+        tqdm bar over the written blocks (with ``output``).
+    model_inputs : list of str, optional
+        Input names of a bare LMRegressor that does not carry them.
+    **input_options
+        ``min_valid_fraction``, ``flag_mask``, ``nsdsi_variant``, ``slope_source`` for
+        :func:`~sm_nb.preprocess.build_inputs` (use the ones the network was trained with).
+
+    Returns
+    -------
+    Dataset
+        ``sm`` (time, lat, lon) m3 m-3 — NaN where any input is missing (clouds in LST, swath
+        gaps of the microwave inputs), never filled; ``coverage`` (time) and the attribute
+        ``coverage_overall`` (when written; else see :func:`coverage_table`);
+        ``missing_fraction`` and ``out_of_range_fraction`` (time, input); CF attributes and
+        provenance (inputs, config, seed, model restarts and losses, sm_nb version).
+
+    Raises
+    ------
+    DataError
+        The model was trained on other inputs than given (both lists named), no day selected.
+
+    Notes
+    -----
+    Paper §2.2.3: the network is built on the 0.25° × 0.3125° grid, then fed "1 km" data, the
+    microwave inputs "resampled to 1 km spatial resolution by replication expansion, without
+    changing the specific values" and the auxiliaries at their native resolution. The work is a
+    dask graph (``xr.apply_ufunc(..., dask="parallelized")``, one block = some days × some rows);
+    it runs on the active scheduler: threads by default, or a ``dask.distributed`` cluster
+    after ``Client("tcp://host:8786")`` (workers need ``sm_nb``, ``$SM_NB_CACHE`` and the output
+    folder on a shared file system).
+    """
+    from .preprocess import build_inputs
+    from .scenario.config import check_seed, get_config
+
+    cfg = get_config(config)
+    seed = check_seed(seed)
+    est, names = _unwrap(model, model_inputs)
+    if inputs is None:
+        if names is None:
+            raise DataError("inputs is None and the model does not carry its input names; pass inputs=[...]")
+        inputs = names
+    if isinstance(inputs, xr.Dataset):
+        fine = inputs
+    else:
+        req = [inputs] if isinstance(inputs, str) else list(inputs)
+        if names is not None:
+            _match_inputs(xr.Dataset({n: xr.DataArray(np.zeros(0), dims="x") for n in req}), est, names)
+        elif len(req) != est.n_features_in_:
+            raise DataError(f"the model was trained on {est.n_features_in_} inputs but inputs lists {len(req)}: {req}")
+        fine = build_inputs(req, cfg, seed, "fine", **input_options)
+    if time is not None:
+        fine = fine.sel({TIME: time})
+        if TIME not in fine.dims:
+            fine = fine.expand_dims(TIME)
+        if fine.sizes[TIME] == 0:
+            raise DataError(f"time={time!r} selects no day; the inputs cover {fine[TIME].size} days")
+    ds = apply_network(model, fine, model_inputs=model_inputs, chunks=chunks, time_chunk=cfg.time_chunk)
+    ds["sm"].attrs["long_name"] = "soil moisture downscaled by the NN (replicated microwave, fine auxiliaries)"
+    ds.attrs = {
+        "title": "sm_nb downscaled soil moisture (fine grid)",
+        "Conventions": "CF-1.10",
+        "source": "sm_nb: NN trained on the coarse grid, applied to fine-grid inputs",
+        "config": cfg.name,
+        "config_key": cfg.key,
+        "seed": seed,
+        "grid": "fine",
+        **{k: v for k, v in fine.attrs.items() if k in ("min_valid_fraction", "flag_mask", "nsdsi_variant", "slope_source")},
+        **ds.attrs,
+        "sm_nb_version": __version__,
+        "references": _REF,
+    }
+    if output is None:
+        return ds
+    return _write(ds, Path(output), progress)
+
+
+def _write(ds: xr.Dataset, path: Path, progress: bool) -> xr.Dataset:
+    """Write block after block of days into a temporary zarr store, then move it into place."""
+    import zarr
+    from tqdm.auto import tqdm
+
+    from .store import atomic_dir
+
+    tchunks = ds["sm"].chunks[0]
+    enc = {"sm": {"chunks": tuple(c[0] for c in ds["sm"].chunks), "dtype": "float32"},
+           TIME: {"units": "days since 2000-01-01", "calendar": "proleptic_gregorian", "dtype": "int64"}}
+    static = [v for v in ds.variables if TIME not in ds[v].dims]
+    with atomic_dir(path) as tmp:
+        ds.to_zarr(tmp, mode="w", compute=False, encoding=enc, consolidated=False, zarr_format=2)
+        start = 0
+        for n in tqdm(tchunks, desc="downscale", unit="block", disable=not progress):
+            sl = slice(start, start + n)
+            ds.drop_vars(static).isel({TIME: sl}).to_zarr(tmp, region={TIME: sl}, consolidated=False, zarr_format=2)
+            start += n
+        cov = xr.open_zarr(tmp, consolidated=False)["coverage"].values
+        group = zarr.open_group(str(tmp), mode="r+", zarr_format=2)
+        group.attrs.update({"coverage_overall": float(np.mean(cov)), "n_days": int(cov.size)})
+        zarr.consolidate_metadata(str(tmp))
+    return xr.open_zarr(path)
+
+
+def coverage_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Coverage per day and overall of a :func:`downscale` result (computes it if lazy).
+
+    Returns
+    -------
+    DataFrame
+        Index ``time`` plus a last row ``overall``; ``coverage`` (fraction of grid cells with a
+        value) and one ``missing_<input>`` column per input (fraction where it is missing).
+    """
+    if "coverage" not in ds or "missing_fraction" not in ds:
+        raise DataError(f"ds lacks 'coverage'/'missing_fraction'; expected a downscale() result, got {sorted(ds.data_vars)}")
+    import dask
+
+    cov, miss = dask.compute(ds["coverage"], ds["missing_fraction"])
+    df = pd.DataFrame({"coverage": cov.to_series()})
+    for name in miss[_INPUT].values:
+        df[f"missing_{name}"] = miss.sel({_INPUT: name}).to_series()
+    df.index = [str(pd.Timestamp(t).date()) for t in df.index]
+    df.loc["overall"] = df.mean()
+    df.index.name = TIME
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# conservation
+# ---------------------------------------------------------------------------------------------
+def _coarse_grid(coarse: xr.DataArray | Grid) -> Grid:
+    return coarse if isinstance(coarse, Grid) else grid_for(coarse, "coarse")
+
+
+def aggregate(fine: xr.DataArray, coarse: xr.DataArray | Grid, min_valid_fraction: float = 0.5) -> xr.DataArray:
+    """Area mean of a fine field on the coarse grid it nests in (the paper's aggregation, §2.1.5).
+
+    Parameters
+    ----------
+    fine : DataArray (time, lat, lon)
+    coarse : DataArray (..., lat, lon) or Grid
+        The coarse grid (e.g. the coarse NN product).
+    min_valid_fraction : float in [0, 1]
+        A coarse cell needs at least this fraction of finite fine pixels, else NaN.
+    """
+    return area_mean(fine.astype(np.float64), _coarse_grid(coarse), min_valid_fraction=min_valid_fraction)
+
+
+def _repeat_block(a: np.ndarray, fy: int, fx: int) -> np.ndarray:
+    return np.repeat(np.repeat(a, fy, axis=-2), fx, axis=-1)
+
+
+def expand(coarse: xr.DataArray, fine: xr.DataArray | Grid) -> xr.DataArray:
+    """Replication expansion onto a nested fine grid, blockwise (lazy and cheap on dask).
+
+    Parameters
+    ----------
+    coarse : DataArray (..., lat, lon)
+        Field on a grid the fine grid nests in.
+    fine : DataArray or Grid
+        The fine grid.
+
+    Returns
+    -------
+    DataArray (..., lat, lon) on the fine grid, values unchanged (as
+    :func:`sm_nb.regrid.replicate`, but ``np.repeat`` per dask block instead of fancy indexing).
+    """
+    fg = fine if isinstance(fine, Grid) else grid_for(fine, "fine")
+    try:
+        fy, fx = fg.nest_factor(grid_for(coarse, "coarse"))
+    except DataError:
+        raise DataError(f"expand: the {fg.shape[0]} × {fg.shape[1]} fine grid does not nest exactly in the "
+                        f"{coarse.sizes.get(LAT)} × {coarse.sizes.get(LON)} grid of {coarse.name!r}") from None
+    c = coarse.transpose(..., LAT, LON)
+    if c.chunks is not None:
+        c = c.chunk({LAT: -1, LON: -1})
+    out = xr.apply_ufunc(_repeat_block, c, kwargs={"fy": fy, "fx": fx}, input_core_dims=[[LAT, LON]],
+                         output_core_dims=[["_lat", "_lon"]], dask="parallelized", output_dtypes=[c.dtype],
+                         dask_gufunc_kwargs={"output_sizes": {"_lat": fg.shape[0], "_lon": fg.shape[1]}})
+    out = out.rename({"_lat": LAT, "_lon": LON}).assign_coords({LAT: xr.Variable(LAT, fg.lat, COORD_ATTRS[LAT]),
+                                                                 LON: xr.Variable(LON, fg.lon, COORD_ATTRS[LON])})
+    out.attrs = {**coarse.attrs, "regrid_method": f"replication expansion {fy} x {fx}"}
+    return out.rename(coarse.name)
+
+
+def _on_coarse(fine: xr.DataArray, coarse: xr.DataArray) -> xr.DataArray:
+    return coarse.astype(np.float64).reindex({TIME: fine[TIME].values}).assign_coords({TIME: fine[TIME]})
+
+
+def residual_correction(fine: xr.DataArray, coarse: xr.DataArray, min_valid_fraction: float = 0.5) -> xr.DataArray:
+    """Add the coarse residual back so that the aggregate of the fine product is the coarse NN.
+
+    Parameters
+    ----------
+    fine : DataArray (time, lat, lon), m3 m-3
+        Downscaled product.
+    coarse : DataArray (time, lat, lon), m3 m-3
+        Coarse NN product on the grid ``fine`` nests in (days matched by label).
+    min_valid_fraction : float
+        As in :func:`aggregate`.
+
+    Returns
+    -------
+    DataArray (time, lat, lon), float64
+        :math:`f' = f + R(c - A f)` with A the area mean and R the replication expansion. NaN
+        where the coarse NN or the aggregate is missing (no residual to add): never filled.
+
+    Notes
+    -----
+    The correction of pyDMS (Guzinski & Nieto 2019) and DisPATCh-type methods. ``A f'`` over
+    the same valid pixels equals ``c`` exactly (up to float64 rounding).
+    """
+    c = _on_coarse(fine, coarse)
+    resid = c - aggregate(fine, coarse, min_valid_fraction)
+    out = fine.astype(np.float64) + expand(resid, fine)
+    out.attrs = {**fine.attrs, "long_name": f"{fine.attrs.get('long_name', 'downscaled soil moisture')}, "
+                 "residual-corrected to the coarse NN", "comment": "f + replicate(coarse - area_mean(f))"}
+    return out.rename(f"{fine.name or 'sm'}_corrected")
+
+
+def conservation_table(fines: Mapping[str, xr.DataArray], coarse: xr.DataArray,
+                       min_valid_fraction: float = 0.5) -> pd.DataFrame:
+    """How well fine products average back to the coarse NN (pooled over cells and days).
+
+    Parameters
+    ----------
+    fines : mapping label → DataArray (time, lat, lon), m3 m-3
+        E.g. ``{"downscaled": sm, "downscaled + residual correction": sm_corr}``.
+    coarse : DataArray (time, lat, lon), m3 m-3
+        Coarse NN product.
+    min_valid_fraction : float
+        As in :func:`aggregate`.
+
+    Returns
+    -------
+    DataFrame
+        One row per label: ``r`` (Pearson), ``bias`` (mean aggregate − coarse), ``rmse``,
+        ``max_abs`` (largest |difference|), ``n`` (cell-days where both exist), ``n_coarse``
+        (cell-days with a coarse value).
+    """
+    import dask
+
+    rows = []
+    for label, fine in fines.items():
+        c = _on_coarse(fine, coarse)
+        a = aggregate(fine, coarse, min_valid_fraction)
+        a, c = dask.compute(a, c)
+        av, cv = np.asarray(a.values).ravel(), np.asarray(c.values).ravel()
+        ok = np.isfinite(av) & np.isfinite(cv)
+        d = av[ok] - cv[ok]
+        r = float(np.corrcoef(av[ok], cv[ok])[0, 1]) if ok.sum() > 2 and np.std(av[ok]) > 0 else np.nan
+        rows.append({"product": label, "r": r, "bias": float(d.mean()) if d.size else np.nan,
+                     "rmse": float(np.sqrt((d * d).mean())) if d.size else np.nan,
+                     "max_abs": float(np.abs(d).max()) if d.size else np.nan,
+                     "n": int(ok.sum()), "n_coarse": int(np.isfinite(cv).sum())})
+    return pd.DataFrame(rows).set_index("product")
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------------------------
+def add_downscale_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``sm-nb downscale`` (train on the final inputs, then downscale) to the sub-commands."""
+    p = subparsers.add_parser("downscale", help="train the NN on the coarse grid and downscale it to the fine grid (zarr)")
+    p.add_argument("--config", default="demo", help="mini, demo or full (default demo)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output", required=True, help="zarr store to write (replaced atomically)")
+    p.add_argument("--inputs", nargs="+", default=None, help="NN inputs (default the paper's final inputs, sm_nb.selection.FINAL_INPUTS)")
+    p.add_argument("--start", default=None, help="first day (YYYY-MM-DD)")
+    p.add_argument("--end", default=None, help="last day (YYYY-MM-DD)")
+    p.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler (tcp://host:8786)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run_downscale)
+    return p
+
+
+def run_downscale(args: argparse.Namespace) -> int:
+    """Handler of ``sm-nb downscale``: train (or load the cached network), downscale, print the store and its coverage."""
+    client = None
+    if args.scheduler:
+        from dask.distributed import Client
+
+        client = Client(args.scheduler)
+    try:
+        from . import selection
+
+        result = selection.train_combination(args.inputs or selection.FINAL_INPUTS, args.config, args.seed)
+        time = slice(args.start, args.end) if (args.start or args.end) else None
+        ds = downscale(result, config=args.config, seed=args.seed, output=args.output, time=time,
+                       progress=not args.quiet)
+    finally:
+        if client is not None:
+            client.close()
+    print(f"downscaled {ds.sizes[TIME]} days on a {ds.sizes[LAT]} × {ds.sizes[LON]} grid to {args.output}")
+    print(f"inputs {ds.attrs['inputs']}; coverage {ds.attrs['coverage_overall']:.1%} of pixel-days")
+    return 0
