@@ -11,7 +11,8 @@ Each notebook runs with papermill (``sm_nb.run.run_notebook``) in a child proces
 ``SM_NB_CACHE`` is a fresh temporary folder: the scenario is *linked* into it from the usual
 cache (generated there first if needed, timed separately), so every network is trained from
 scratch — notebook 03 reuses what notebook 02 trained, as in a normal run. Printed: wall time
-per notebook and in total, peak resident memory (``ru_maxrss`` of the children, which includes
+and CPU time (user + system of the child and its kernel: a measure that depends little on other
+load on the machine) per notebook and in total, the load average, peak resident memory (``ru_maxrss`` of the children, which includes
 the kernel), and the experiments trained with their summed training time.
 Target (issue #3): notebooks 02 + 03 under 5 minutes on 2 cores for ``demo``.
 """
@@ -32,12 +33,16 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("02_band_selection.ipynb", "03_auxiliary_selection.ipynb")
 
 
-def _child(code: str, env: dict[str, str]) -> tuple[float, float]:
-    """Run ``code`` in a fresh interpreter; return (wall s, peak RSS GB of any child so far)."""
+def _child(code: str, env: dict[str, str]) -> tuple[float, float, float]:
+    """Run ``code`` in a fresh interpreter; return (wall s, CPU s of that child and its kernel,
+    peak RSS GB of any child so far)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)
     wall = time.perf_counter() - t0
-    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, after.ru_maxrss / 1024**2
 
 
 def _experiments(cache: Path) -> tuple[int, float]:
@@ -82,7 +87,7 @@ def main() -> None:
     print(f"scenario ready in {t_scenario:.1f} s (cached scenario linked from {source})")
     print(f"cores: {os.cpu_count()}, load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"parameters: {params}")
-    total, peak = 0.0, 0.0
+    total, total_cpu, peak = 0.0, 0.0, 0.0
     for name in NOTEBOOKS:
         code = (
             "from pathlib import Path\n"
@@ -90,12 +95,12 @@ def main() -> None:
             f"run_notebook(notebooks_dir() / {name!r}, Path({str(out)!r}), {params!r})\n"
         )
         n_before, _ = _experiments(tmp)
-        wall, peak = _child(code, env)
+        wall, cpu, peak = _child(code, env)
         n_after, _ = _experiments(tmp)
-        total += wall
-        print(f"{name:34s} {wall:7.1f} s   new experiments trained: {n_after - n_before}")
+        total, total_cpu = total + wall, total_cpu + cpu
+        print(f"{name:34s} {wall:7.1f} s wall, {cpu:7.1f} s CPU   new experiments trained: {n_after - n_before}")
     n, train = _experiments(tmp)
-    print(f"{'total':34s} {total:7.1f} s   (target < 300 s on 2 cores)")
+    print(f"{'total':34s} {total:7.1f} s wall, {total_cpu:7.1f} s CPU   (target < 300 s wall on 2 cores)")
     print(f"peak resident memory {peak:.2f} GB (largest child, kernel included)")
     print(f"experiments trained: {n}; summed time per experiment (features, 1 + cv_folds fits, scoring): {train:.1f} s")
     print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")

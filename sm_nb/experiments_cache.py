@@ -172,8 +172,6 @@ class ExperimentResult:
                 f"in {self.train_time_s:.1f} s{' (cached)' if self.from_cache else ''}>")
 
 
-
-
 def results_table(results: Iterable[ExperimentResult]) -> pd.DataFrame:
     """One tidy row per result (:meth:`ExperimentResult.row`), with provenance in ``attrs``."""
     results = list(results)
@@ -185,8 +183,6 @@ def results_table(results: Iterable[ExperimentResult]) -> pd.DataFrame:
                     "note": "rho_*/rmse/mae: all data, as the paper (in-sample); cv_*: out-of-fold spatial "
                             "block cross-validation (held-out pixels, beyond the paper)"}
     return df
-
-
 
 
 def cv_gap(table: pd.DataFrame) -> pd.DataFrame:
