@@ -239,6 +239,7 @@ def main() -> None:
     head = (f"{'n':>9} {'method':<15} {'wall s':>9} {'epochs':>7} {'s/epoch':>8} {'peak GB':>8} "
             f"{'RMSE test':>10} {'RMSE−σ':>9} {'RMSE vs f':>10}  stop")
     verdicts = []
+    scipy_seen: tuple[int, float] | None = None  # (n, s per iteration) of the largest scipy run
     for n in args.sizes:
         print(f"\n{head}\n{'-' * len(head)}")
         rows: dict[str, dict] = {}
@@ -249,9 +250,13 @@ def main() -> None:
                 continue
             if method == "scipy" and n > args.scipy_max:
                 gb = 0.7 * n * (H * (D + 2) + 1) * 8 / 1e9
+                est = ""
+                if scipy_seen:
+                    n0, per_it = scipy_seen
+                    est = f"; ≈ {per_it * n / n0:.3g} s per iteration scaled from n={n0}"
                 rows[method] = {"skip": f"skipped above --scipy-max={args.scipy_max}: MINPACK needs the full "
-                                f"{int(0.7 * n)}×{H * (D + 2) + 1} Jacobian ({gb:.2f} GB, copied to Fortran "
-                                "order) and an unblocked QR of it per iteration"}
+                                f"{int(0.7 * n)}×{H * (D + 2) + 1} Jacobian ({gb:.2f} GB, plus its Fortran-order "
+                                f"copy) and an unblocked QR of it per iteration{est}"}
             elif method == "pyrenn" and not _have("pyrenn"):
                 rows[method] = {"skip": "not installed"}
             elif method == "pyrenn" and n > args.pyrenn_max:
@@ -259,6 +264,8 @@ def main() -> None:
                                 "(RTRL) loops over samples in Python"}
             else:
                 rows[method] = child(method, n, args.seed, args.threads, k_max=best_epoch)
+                if method == "scipy" and "wall" in rows[method]:
+                    scipy_seen = (n, rows[method]["wall"] / max(rows[method]["epochs"], 1))
         for method, r in rows.items():
             if "skip" in r:
                 print(f"{n:>9} {method:<15} {r['skip']}")
