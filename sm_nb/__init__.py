@@ -1,28 +1,45 @@
 """sm_nb — neural-network downscaling of satellite soil moisture (Lv, Zhang & Zhu 2021).
 
-Public handles:
+Two ways in:
 
-* :func:`open_dataset` — open any ``data_catalog.yaml`` entry as ``xr.Dataset``;
-* :func:`load_catalog` — the validated catalog;
-* :func:`get_config` / :func:`generate_scenario` — the synthetic Qinghai scenario;
-* :func:`open_sites` — stations and rain gauges as a GeoDataFrame;
-* the :class:`SmNbError` exception family.
+* :class:`Study` — one object owns the configuration, the scenario seed and the catalog; it
+  opens data, builds inputs, trains, downscales (``sm_nb.Study("demo", seed=0)``);
+* the science modules, xarray in and xarray out, for your own data:
+  :mod:`~sm_nb.preprocess` (input cubes from product Datasets), :mod:`~sm_nb.selection`
+  (train and score a combination), :mod:`~sm_nb.downscale`, :mod:`~sm_nb.tc` (triple
+  collocation), :mod:`~sm_nb.validation` (stations, gauges, skill against a truth),
+  :mod:`~sm_nb.metrics`, :mod:`~sm_nb.resample`.
+
+Also: :func:`open_dataset` / :func:`load_catalog` (``data_catalog.yaml``), :func:`open_sites`
+(stations and rain gauges as a GeoDataFrame), :func:`generate_scenario` and the
+:class:`SmNbError` exception family.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from . import downscale, metrics, preprocess, selection, tc, validation
 from ._version import __version__
+from .area import StudyArea
 from .catalog import load_catalog, open_dataset
 from .exceptions import CatalogError, ConfigError, DataError, NotebookError, SmNbError
-from .scenario.config import get_config
+from .study import Study
 
 __all__ = [
     "__version__",
+    "Study",
+    "StudyArea",
     "open_dataset",
     "load_catalog",
-    "get_config",
-    "generate_scenario",
     "open_sites",
+    "generate_scenario",
+    "preprocess",
+    "selection",
+    "downscale",
+    "tc",
+    "validation",
+    "metrics",
     "SmNbError",
     "ConfigError",
     "CatalogError",
@@ -31,7 +48,7 @@ __all__ = [
 ]
 
 
-def open_sites(config: str = "demo", seed: int = 0, kind: str | None = None):
+def open_sites(config: str = "demo", seed: int = 0, kind: str | None = None) -> Any:
     """Stations and rain gauges as a ``geopandas.GeoDataFrame`` (name, kind, lat/lon, elevation,
     land cover and the fine and coarse cells they fall in); ``kind`` is ``"sm_station"`` or ``"rain_gauge"``."""
     from .scenario.generate import open_sites as _open_sites
@@ -39,9 +56,9 @@ def open_sites(config: str = "demo", seed: int = 0, kind: str | None = None):
     return _open_sites(config, seed, kind)
 
 
-def generate_scenario(config: str = "demo", seed: int = 0, progress: bool = True, force: bool = False):
+def generate_scenario(config: str = "demo", seed: int = 0, progress: bool = True, force: bool = False) -> Any:
     """Generate (or reuse the cached) synthetic scenario; return its folder. See :mod:`sm_nb.scenario`."""
-    from .scenario.config import check_seed
+    from .scenario.config import check_seed, get_config  # MERGE: .config
     from .scenario.generate import ensure_scenario
 
     return ensure_scenario(get_config(config), check_seed(seed), progress=progress, force=force)

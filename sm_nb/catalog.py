@@ -20,6 +20,7 @@ import xarray as xr
 import yaml
 
 from .exceptions import CatalogError
+from .io.bridge import file_readers
 
 __all__ = [
     "Catalog",
@@ -194,16 +195,18 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         If the file is missing or unreadable, or an entry lacks a key, has a key of the
         wrong type, an unknown source or reader. The message names the entry and the key.
     """
-    from .io import register_file_readers
-
-    register_file_readers()
+    for name, reader in file_readers().items():
+        READERS.setdefault(name, reader)
     path = Path(path) if path is not None else default_catalog_path()
     if not path.is_file():
         raise CatalogError(f"catalog file {path} does not exist; expected a data_catalog.yaml (set SM_NB_CATALOG or pass path=)")
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise CatalogError(f"catalog {path} is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CatalogError(f"catalog {path} is not valid YAML{where}: {problem}") from None
     if not isinstance(raw, Mapping) or not isinstance(raw.get("datasets"), Mapping):
         raise CatalogError(f"catalog {path} lacks a top-level 'datasets' mapping")
     defaults = raw.get("defaults", {}) or {}

@@ -26,7 +26,6 @@ folder on a shared file system.
 
 from __future__ import annotations
 
-import argparse
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -50,8 +49,6 @@ __all__ = [
     "expand",
     "residual_correction",
     "conservation_table",
-    "add_downscale_parser",
-    "run_downscale",
 ]
 
 _INPUT = "input"
@@ -247,21 +244,20 @@ def apply_network(model: Any, inputs: xr.Dataset, *, model_inputs: Sequence[str]
 # ---------------------------------------------------------------------------------------------
 # the downscaling step
 # ---------------------------------------------------------------------------------------------
-def downscale(model: Any, inputs: Sequence[str] | xr.Dataset | None = None, config: Any = "demo", seed: int = 0,
-              output: str | Path | None = None, time: Any = None, chunks: Mapping[str, int] | None = None,
-              progress: bool = False, *, model_inputs: Sequence[str] | None = None,
-              **input_options: Any) -> xr.Dataset:
+def downscale(model: Any, inputs: xr.Dataset, *, output: str | Path | None = None, time: Any = None,
+              chunks: Mapping[str, int] | None = None, progress: bool = False,
+              model_inputs: Sequence[str] | None = None, time_chunk: int = 8,
+              attrs: Mapping[str, Any] | None = None) -> xr.Dataset:
     """Downscale: the network trained on the coarse grid applied to the fine-grid inputs.
 
     Parameters
     ----------
     model : ExperimentResult or LMRegressor
-        The fitted network (:func:`sm_nb.selection.train_combination`).
-    inputs : list of str or Dataset, optional
-        Input names (built with :func:`sm_nb.preprocess.build_inputs` on the fine grid) or a
-        ready fine-grid Dataset; default the model's own inputs.
-    config, seed
-        Scenario config and seed of the fine inputs.
+        The fitted network (:func:`sm_nb.selection.train_combination`, :meth:`sm_nb.Study.train`).
+    inputs : Dataset
+        The fine-grid inputs, one (time, lat, lon) variable per network input (microwave
+        replicated from the coarse grid, auxiliaries native): :meth:`sm_nb.Study.inputs` with
+        ``grid="fine"``, or :func:`sm_nb.preprocess.build_inputs`, or a user's own Dataset.
     output : path, optional
         Zarr store to write. Blocks of days are computed and written one after another into a
         temporary store that replaces ``output`` only when complete (an interrupted run leaves
@@ -274,9 +270,10 @@ def downscale(model: Any, inputs: Sequence[str] | xr.Dataset | None = None, conf
         tqdm bar over the written blocks (with ``output``).
     model_inputs : list of str, optional
         Input names of a bare LMRegressor that does not carry them.
-    **input_options
-        ``min_valid_fraction``, ``flag_mask``, ``nsdsi_variant``, ``slope_source`` for
-        :func:`~sm_nb.preprocess.build_inputs` (use the ones the network was trained with).
+    time_chunk : int
+        Days per dask block when ``chunks`` does not say.
+    attrs : mapping, optional
+        Provenance added to the global attributes (a Study adds config, seed, data fingerprint).
 
     Returns
     -------
@@ -285,12 +282,13 @@ def downscale(model: Any, inputs: Sequence[str] | xr.Dataset | None = None, conf
         gaps of the microwave inputs), never filled; ``coverage`` (time) and the attribute
         ``coverage_overall`` (when written; else see :func:`coverage_table`);
         ``missing_fraction`` and ``out_of_range_fraction`` (time, input); CF attributes and
-        provenance (inputs, config, seed, model restarts and losses, sm_nb version).
+        provenance (inputs, model restarts and losses, sm_nb version).
 
     Raises
     ------
     DataError
-        The model was trained on other inputs than given (both lists named), no day selected.
+        The model was trained on other inputs than given (both lists named), inputs not a
+        Dataset, no day selected.
 
     Notes
     -----
@@ -299,45 +297,28 @@ def downscale(model: Any, inputs: Sequence[str] | xr.Dataset | None = None, conf
     changing the specific values" and the auxiliaries at their native resolution. The work is a
     dask graph (``xr.apply_ufunc(..., dask="parallelized")``, one block = some days × some rows);
     it runs on the active scheduler: threads by default, or a ``dask.distributed`` cluster
-    after ``Client("tcp://host:8786")`` (workers need ``sm_nb``, ``$SM_NB_CACHE`` and the output
-    folder on a shared file system).
+    after ``Client("tcp://host:8786")`` (workers need ``sm_nb`` and the output folder on a
+    shared file system).
     """
-    from .preprocess import build_inputs
-    from .scenario.config import check_seed, get_config
-
-    cfg = get_config(config)
-    seed = check_seed(seed)
-    est, names = _unwrap(model, model_inputs)
-    if inputs is None:
-        if names is None:
-            raise DataError("inputs is None and the model does not carry its input names; pass inputs=[...]")
-        inputs = names
-    if isinstance(inputs, xr.Dataset):
-        fine = inputs
-    else:
-        req = [inputs] if isinstance(inputs, str) else list(inputs)
-        if names is not None:
-            _match_inputs(xr.Dataset({n: xr.DataArray(np.zeros(0), dims="x") for n in req}), est, names)
-        elif len(req) != est.n_features_in_:
-            raise DataError(f"the model was trained on {est.n_features_in_} inputs but inputs lists {len(req)}: {req}")
-        fine = build_inputs(req, cfg, seed, "fine", **input_options)
+    if not isinstance(inputs, xr.Dataset):
+        raise DataError(f"inputs is a {type(inputs).__name__}; expected an xarray Dataset of fine-grid "
+                        "(time, lat, lon) inputs (e.g. Study.inputs(names, 'fine'))")
+    fine = inputs
     if time is not None:
         fine = fine.sel({TIME: time})
         if TIME not in fine.dims:
             fine = fine.expand_dims(TIME)
         if fine.sizes[TIME] == 0:
-            raise DataError(f"time={time!r} selects no day; the inputs cover {fine[TIME].size} days")
-    ds = apply_network(model, fine, model_inputs=model_inputs, chunks=chunks, time_chunk=cfg.time_chunk)
+            raise DataError(f"time={time!r} selects no day; the inputs cover {inputs.sizes.get(TIME, 0)} days")
+    ds = apply_network(model, fine, model_inputs=model_inputs, chunks=chunks, time_chunk=time_chunk)
     ds["sm"].attrs["long_name"] = "soil moisture downscaled by the NN (replicated microwave, fine auxiliaries)"
     ds.attrs = {
         "title": "sm_nb downscaled soil moisture (fine grid)",
         "Conventions": "CF-1.10",
         "source": "sm_nb: NN trained on the coarse grid, applied to fine-grid inputs",
-        "config": cfg.name,
-        "config_key": cfg.key,
-        "seed": seed,
         "grid": "fine",
         **{k: v for k, v in fine.attrs.items() if k in ("min_valid_fraction", "flag_mask", "nsdsi_variant", "slope_source")},
+        **dict(attrs or {}),
         **ds.attrs,
         "sm_nb_version": __version__,
         "references": _REF,
@@ -529,38 +510,3 @@ def conservation_table(fines: Mapping[str, xr.DataArray], coarse: xr.DataArray,
 # ---------------------------------------------------------------------------------------------
 # command line
 # ---------------------------------------------------------------------------------------------
-def add_downscale_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``sm-nb downscale`` (train on the final inputs, then downscale) to the sub-commands."""
-    p = subparsers.add_parser("downscale", help="train the NN on the coarse grid and downscale it to the fine grid (zarr)")
-    p.add_argument("--config", default="demo", help="mini, demo or full (default demo)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--output", required=True, help="zarr store to write (replaced atomically)")
-    p.add_argument("--inputs", nargs="+", default=None, help="NN inputs (default the paper's final inputs, sm_nb.selection.FINAL_INPUTS)")
-    p.add_argument("--start", default=None, help="first day (YYYY-MM-DD)")
-    p.add_argument("--end", default=None, help="last day (YYYY-MM-DD)")
-    p.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler (tcp://host:8786)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(handler=run_downscale)
-    return p
-
-
-def run_downscale(args: argparse.Namespace) -> int:
-    """Handler of ``sm-nb downscale``: train (or load the cached network), downscale, print the store and its coverage."""
-    client = None
-    if args.scheduler:
-        from dask.distributed import Client
-
-        client = Client(args.scheduler)
-    try:
-        from . import selection
-
-        result = selection.train_combination(args.inputs or selection.FINAL_INPUTS, args.config, args.seed)
-        time = slice(args.start, args.end) if (args.start or args.end) else None
-        ds = downscale(result, config=args.config, seed=args.seed, output=args.output, time=time,
-                       progress=not args.quiet)
-    finally:
-        if client is not None:
-            client.close()
-    print(f"downscaled {ds.sizes[TIME]} days on a {ds.sizes[LAT]} × {ds.sizes[LON]} grid to {args.output}")
-    print(f"inputs {ds.attrs['inputs']}; coverage {ds.attrs['coverage_overall']:.1%} of pixel-days")
-    return 0

@@ -34,7 +34,6 @@ __all__ = [
     "composite_to_daily",
     "FeatureTable",
     "stack_features",
-    "feature_table",
 ]
 
 _DIMS = (TIME, LAT, LON)
@@ -360,34 +359,3 @@ def stack_features(inputs: xr.Dataset, target: xr.DataArray | None = None,
         y = xr.DataArray(yv[positions], coords=X[SAMPLE].coords, dims=SAMPLE, name=target.name, attrs=dict(target.attrs))
     template = xr.Dataset(coords={d: xr.Variable(d, cube[d].values, {**COORD_ATTRS[d], **cube[d].attrs}) for d in _DIMS})
     return FeatureTable(X=X, y=y, names=names, counts=counts, template=template, positions=positions)
-
-
-def feature_table(names: str | Iterable[str], config: Any = "demo", seed: int = 0,
-                  target: str | xr.DataArray | None = "cldas_sm", **options: Any) -> FeatureTable:
-    """Feature table of inputs ``names`` and the CLDAS target on the coarse grid (paper §2.2.3).
-
-    Parameters
-    ----------
-    names : str or list of str
-        Input names (:func:`sm_nb.preprocess.valid_inputs`; aliases allowed).
-    config, seed
-        Scenario config and seed.
-    target : str, DataArray or None
-        ``"cldas_sm"`` (area mean of the 0.0625° CLDAS-like product, the paper's target), another
-        key of :data:`sm_nb.preprocess.TARGETS`, a ready (time, lat, lon) DataArray on the coarse
-        grid, or ``None`` for inputs only.
-    **options
-        ``min_valid_fraction``, ``flag_mask``, ``nsdsi_variant``, ``slope_source`` (see
-        :func:`sm_nb.preprocess.build_inputs`).
-
-    Returns
-    -------
-    FeatureTable
-    """
-    from .preprocess import build_inputs, build_target
-
-    ds = build_inputs(names, config, seed, "coarse", **options)
-    y = target
-    if isinstance(target, str):
-        y = build_target(target, config, seed, min_valid_fraction=options.get("min_valid_fraction", 0.5))
-    return stack_features(ds, y)

@@ -21,7 +21,7 @@ overpass closest to the 18:00 SMAP ascending overpass of the final combination).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,22 +30,19 @@ import pandas as pd
 import xarray as xr
 
 from ._version import __version__
+from .area import StudyArea
 from .conventions import COORD_ATTRS, FREQUENCY, LAT, LON, TIME, cf_attrs
 from .exceptions import ConfigError, DataError
 from .features import (
     FeatureTable,
     bti,
     composite_to_daily,
-    feature_table,
     mpdi,
     nsdsi,
     slope,
     stack_features,
 )
 from .regrid import REGRID_METHOD, area_mean, bilinear, idw, replicate, to_coarse
-from .scenario.config import ScenarioConfig, check_seed, get_config
-from .scenario.grids import coarse_grid, fine_grid
-from .store import cache_root
 
 __all__ = [
     "InputSpec",
@@ -56,7 +53,6 @@ __all__ = [
     "resolve_inputs",
     "build_inputs",
     "build_target",
-    "clear_cache",
     "VI_VALID_RANGE",
     "COMPOSITE_DAYS",
     # re-exported from sm_nb.features and sm_nb.regrid
@@ -72,7 +68,6 @@ __all__ = [
     "area_mean",
     "replicate",
     "FeatureTable",
-    "feature_table",
     "stack_features",
 ]
 
@@ -227,28 +222,35 @@ def resolve_inputs(names: str | Iterable[str]) -> dict[str, InputSpec]:
 
 
 # ---------------------------------------------------------------------------------------------
-# products on the coarse grid (cached) and on the fine grid (lazy)
+# products on the coarse grid (memoised) and on the fine grid (lazy)
 # ---------------------------------------------------------------------------------------------
-_CACHE: dict[tuple, xr.DataArray] = {}
+#: catalog dataset → variable of the soil-moisture targets
+TARGETS = {"cldas_sm": ("cldas_sm", "sm"), "truth_sm": ("truth_sm", "sm"), "geos5_sm": ("geos5_sm", "sm")}
 
 
-def clear_cache() -> None:
-    """Forget the in-memory coarse products of :func:`build_inputs` and :func:`build_target`."""
-    _CACHE.clear()
+def _memoised(memo: MutableMapping | None, key: tuple, build: Callable[[], xr.DataArray]) -> xr.DataArray:
+    if memo is None:
+        return build().load()
+    if key not in memo:
+        memo[key] = build().load()
+    return memo[key]
 
 
-def _cached(key: tuple, build: Callable[[], xr.DataArray]) -> xr.DataArray:
-    if key not in _CACHE:
-        _CACHE[key] = build().load()
-    return _CACHE[key]
-
-
-def _open(name: str, cfg: ScenarioConfig, seed: int) -> xr.Dataset:
-    from .catalog import open_dataset
-
+def _product(products: Mapping[str, xr.Dataset], name: str, needed_by: str) -> xr.Dataset:
+    if name not in products:
+        raise DataError(f"{needed_by} needs the product {name!r}; the products given are {sorted(products)}")
     with warnings.catch_warnings():  # catalog time chunks span two stored chunks: harmless here
         warnings.filterwarnings("ignore", message="The specified chunks separate", category=UserWarning)
-        return open_dataset(name, config=cfg, seed=seed)
+        ds = products[name]
+    if not isinstance(ds, xr.Dataset):
+        raise DataError(f"product {name!r} is a {type(ds).__name__}; expected an xarray Dataset")
+    return ds
+
+
+def _token(products: Mapping[str, xr.Dataset], name: str) -> Any:
+    """What identifies product ``name``'s content in a memo key (a fingerprint when offered)."""
+    fp = getattr(products, "fingerprint", None)
+    return fp(name) if callable(fp) else id(products[name])
 
 
 def _days(da: xr.DataArray, days: pd.DatetimeIndex) -> xr.DataArray:
@@ -256,16 +258,15 @@ def _days(da: xr.DataArray, days: pd.DatetimeIndex) -> xr.DataArray:
 
 
 class _Builder:
-    """Builds the products of one (config, seed) with given options."""
+    """Builds the input cubes from a mapping of product Datasets, on one study area, with given options."""
 
-    def __init__(self, cfg: ScenarioConfig, seed: int, min_valid_fraction: float, flag_mask: int,
-                 nsdsi_variant: int, slope_source: str = "dataset") -> None:
-        self.cfg, self.seed = cfg, seed
+    def __init__(self, products: Mapping[str, xr.Dataset], area: StudyArea, min_valid_fraction: float,
+                 flag_mask: int, nsdsi_variant: int, slope_source: str = "dataset",
+                 memo: MutableMapping | None = None) -> None:
+        self.products, self.area, self.memo = products, area, memo
         self.mvf, self.flag_mask, self.variant = float(min_valid_fraction), int(flag_mask), int(nsdsi_variant)
         self.slope_source = slope_source
-        self.coarse, self.fine = coarse_grid(cfg), fine_grid(cfg)
-        self.days = pd.DatetimeIndex(cfg.dates).as_unit("ns")
-        self.root = str(cache_root())
+        self.coarse, self.days = area.coarse, area.days
 
     def key(self, spec: InputSpec, *extra: Any) -> tuple:
         opts: tuple = ()
@@ -274,12 +275,14 @@ class _Builder:
         elif spec.kind in ("vi", "lst", "nsdsi", "dem", "slope"):
             opts = (self.mvf, self.variant if spec.kind == "nsdsi" else None,
                     self.slope_source if spec.kind == "slope" else None)
-        return (self.root, self.cfg.key, self.seed, spec.name, *opts, *extra)
+        grid = (self.coarse.lat.size, self.coarse.lon.size, float(self.coarse.lat[0]), float(self.coarse.lon[0]),
+                self.coarse.dlat, self.coarse.dlon, str(self.days[0]), str(self.days[-1]), len(self.days))
+        return ("input", spec.name, _token(self.products, spec.dataset), grid, *opts, *extra)
 
     # -- native-resolution fields --------------------------------------------------------------
     def native(self, spec: InputSpec) -> xr.DataArray:
         """Field before regridding: (time, lat, lon) native grid, or composites, or static."""
-        ds = _open(spec.dataset, self.cfg, self.seed)
+        ds = _product(self.products, spec.dataset, f"input {spec.name}")
         if spec.kind in ("tb", "sigma40", "bti"):
             name = f"{spec.variable if spec.kind == 'tb' else 'sigma40'}_{spec.orbit}"
             da = ds[name]
@@ -312,11 +315,11 @@ class _Builder:
         if spec.kind == "mpdi":
             tbv = self.coarse_product(INPUTS[spec.name.replace("_MPDI_", "_TBV_")])
             tbh = self.coarse_product(INPUTS[spec.name.replace("_MPDI_", "_TBH_")])
-            return _cached(self.key(spec), lambda: mpdi(tbv, tbh).assign_attrs(
+            return _memoised(self.memo, self.key(spec), lambda: mpdi(tbv, tbh).assign_attrs(
                 regrid_method=f"eq. (1) from the regridded Tbv and Tbh ({tbv.attrs['regrid_method']})"))
         if spec.kind == "bti":
             sig = self.coarse_product(INPUTS[spec.name.replace("_BTI_", "_SIGMA40_")])
-            return _cached(self.key(spec), lambda: bti(sig).assign_attrs(
+            return _memoised(self.memo, self.key(spec), lambda: bti(sig).assign_attrs(
                 regrid_method=f"min-max over time of the regridded sigma40 ({sig.attrs['regrid_method']})"))
 
         def build() -> xr.DataArray:
@@ -328,13 +331,13 @@ class _Builder:
                 out = composite_to_daily(out, self.days, COMPOSITE_DAYS[spec.dataset])
             return out
 
-        return _cached(self.key(spec), build)
+        return _memoised(self.memo, self.key(spec), build)
 
     # -- fine -----------------------------------------------------------------------------------
     def fine_product(self, spec: InputSpec) -> xr.DataArray:
         if spec.microwave:
-            c = self.coarse_product(spec).chunk({TIME: self.cfg.time_chunk})
-            return replicate(c, self.fine)
+            c = self.coarse_product(spec).chunk({TIME: self.area.time_chunk})
+            return replicate(c, self.area.grid("fine"))
         da = self.native(spec)
         if spec.dataset in COMPOSITE_DAYS:
             da = composite_to_daily(da, self.days, COMPOSITE_DAYS[spec.dataset])
@@ -348,7 +351,7 @@ class _Builder:
             da = da.expand_dims({TIME: self.days})
         da = da.transpose(TIME, LAT, LON).assign_coords({TIME: xr.Variable(TIME, self.days, COORD_ATTRS[TIME])})
         if da.chunks is not None:  # uniform chunks: whole days, whole maps
-            da = da.chunk({TIME: self.cfg.time_chunk, LAT: -1, LON: -1})
+            da = da.chunk({TIME: self.area.time_chunk, LAT: -1, LON: -1})
         attrs = {
             "units": spec.units,
             "long_name": spec.long_name,
@@ -383,20 +386,25 @@ def _check_options(min_valid_fraction: float, flag_mask: int, grid: str) -> None
         raise ConfigError(f"flag_mask is {flag_mask!r}; expected an integer bit mask 0–255 (1 frozen, 2 snow, 4 water, 8 RFI, 16 mountain, 32 dense vegetation)")
 
 
-def build_inputs(names: str | Iterable[str], config: str | ScenarioConfig = "demo", seed: int = 0,
+def build_inputs(names: str | Iterable[str], products: Mapping[str, xr.Dataset], area: StudyArea,
                  grid: str = "coarse", *, min_valid_fraction: float = 0.5, flag_mask: int = 0,
-                 nsdsi_variant: int = 1, slope_source: str = "dataset") -> xr.Dataset:
-    """The NN inputs ``names`` as one ``(time, lat, lon)`` variable each.
+                 nsdsi_variant: int = 1, slope_source: str = "dataset",
+                 memo: MutableMapping | None = None) -> xr.Dataset:
+    """The NN inputs ``names`` as one ``(time, lat, lon)`` variable each, from product Datasets.
 
     Parameters
     ----------
     names : str or list of str
         Input names (see :func:`valid_inputs`; case-insensitive; aliases such as
         ``AMSR2_TBH_D`` or ``BTI`` allowed). Variables are named by the upper-cased request.
-    config : str or ScenarioConfig
-        Scenario config (``"demo"``).
-    seed : int
-        Scenario seed.
+    products : mapping of str to Dataset
+        Product Datasets by catalog name, in their native grids and layouts (``smap_tb``,
+        ``amsr2_tb``, ``fy3c_tb``, ``ascat_sigma40``, ``modis_ndvi_evi``, ``modis_lst``,
+        ``modis_reflectance``, ``dem``; see ``data_catalog.yaml`` for the variables each needs).
+        Only the products the inputs need are read. A :class:`sm_nb.Study` passes its catalog;
+        a plain dict of in-memory Datasets works the same.
+    area : StudyArea
+        Target grids and days (:class:`sm_nb.area.StudyArea`).
     grid : {"coarse", "fine"}
         ``coarse``: the paper's 0.25° × 0.3125° grid (NN training, §2.1.5). ``fine``: the fine
         grid for the downscaling step (§2.2.3) — microwave inputs are regridded to the coarse
@@ -414,33 +422,32 @@ def build_inputs(names: str | Iterable[str], config: str | ScenarioConfig = "dem
         Where SLOPE comes from. ``"dataset"`` (default): the DEM product's ``slope`` variable —
         in the scenario the slope of a 3× oversampled DEM with metric spacing, block-averaged,
         the closest stand-in for the paper's slope of the 90 m SRTM DEM (§2.1.3). ``"elevation"``:
-        :func:`slope` of the fine-grid elevation (metric spacing, Horn gradient). Slope depends
-        on the DEM resolution: on ``demo`` the coarse-grid means are 5.2° and 2.7°.
+        :func:`slope` of the fine-grid elevation (metric spacing, Horn gradient).
+    memo : mutable mapping, optional
+        Where coarse products are memoised between calls (a :class:`sm_nb.Study` passes its
+        own; keys include the identity or fingerprint of each product). ``None``: no memo.
 
     Returns
     -------
     Dataset
         One variable per input with dims (time, lat, lon), CF ``units``/``long_name``, the
         canonical ``input`` name, source dataset and regridding method in attrs; static inputs
-        (DEM, SLOPE) broadcast over time. Global attrs record inputs, config, seed and version.
+        (DEM, SLOPE) broadcast over time.
 
     Notes
     -----
-    Coarse products are cached in memory per (cache folder, config, seed, input, options);
-    :func:`clear_cache` empties the cache. MPDI is computed from the regridded Tbv and Tbh,
-    BTI from the regridded σ40 [A]; composites (NDVI/EVI 16 d, NSDSI 8 d) are aggregated and
-    then forward-filled over their window; LST cloud gaps stay NaN.
+    MPDI is computed from the regridded Tbv and Tbh, BTI from the regridded σ40 [A]; composites
+    (NDVI/EVI 16 d, NSDSI 8 d) are aggregated and then forward-filled over their window; LST
+    cloud gaps stay NaN.
     """
     _check_options(min_valid_fraction, flag_mask, grid)
-    cfg = get_config(config)
-    seed = check_seed(seed)
     specs = resolve_inputs(names)
     if slope_source not in ("dataset", "elevation"):
         raise ConfigError(f"slope_source is {slope_source!r}; expected 'dataset' or 'elevation'")
-    b = _Builder(cfg, seed, min_valid_fraction, flag_mask, nsdsi_variant, slope_source)
+    b = _Builder(products, area, min_valid_fraction, flag_mask, nsdsi_variant, slope_source, memo)
     make = b.coarse_product if grid == "coarse" else b.fine_product
     out = {key: b.finish(make(spec), spec, key, copy=grid == "coarse") for key, spec in specs.items()}
-    target = b.coarse if grid == "coarse" else b.fine
+    target = area.grid(grid)
     ds = xr.Dataset(out, coords={LAT: xr.Variable(LAT, target.lat, COORD_ATTRS[LAT]),
                                  LON: xr.Variable(LON, target.lon, COORD_ATTRS[LON])})
     ds.attrs = {
@@ -448,9 +455,6 @@ def build_inputs(names: str | Iterable[str], config: str | ScenarioConfig = "dem
         "inputs": ", ".join(specs),
         "canonical_inputs": ", ".join(s.name for s in specs.values()),
         "grid": grid,
-        "config": cfg.name,
-        "config_key": cfg.key,
-        "seed": seed,
         "min_valid_fraction": float(min_valid_fraction),
         "flag_mask": int(flag_mask),
         "nsdsi_variant": int(nsdsi_variant),
@@ -461,38 +465,49 @@ def build_inputs(names: str | Iterable[str], config: str | ScenarioConfig = "dem
     return ds
 
 
-#: target name → (catalog dataset, variable)
-TARGETS = {"cldas_sm": ("cldas_sm", "sm"), "truth_sm": ("truth_sm", "sm"), "geos5_sm": ("geos5_sm", "sm")}
-
-
-def build_target(target: str = "cldas_sm", config: str | ScenarioConfig = "demo", seed: int = 0,
-                 min_valid_fraction: float = 0.5) -> xr.DataArray:
-    """The NN target on the coarse grid: (time, lat, lon), m3 m-3.
+def build_target(product: xr.Dataset | xr.DataArray, area: StudyArea, *, name: str = "cldas_sm",
+                 variable: str = "sm", method: str | None = None, min_valid_fraction: float = 0.5,
+                 memo: MutableMapping | None = None, token: Any = None) -> xr.DataArray:
+    """A soil-moisture product on the coarse grid: (time, lat, lon), m3 m-3 (paper §2.1.2, §2.1.5).
 
     Parameters
     ----------
-    target : {"cldas_sm", "truth_sm", "geos5_sm"}
-        ``cldas_sm`` is the paper's target (§2.1.2), aggregated from 0.0625° by area mean.
-    config, seed
-        Scenario config and seed.
+    product : Dataset or DataArray (time, lat, lon)
+        The product on its native grid (CLDAS 0.0625°, the fine truth, GEOS-5 …).
+    area : StudyArea
+        Coarse grid and days.
+    name : str
+        Name of the result; also picks the regridding method of :data:`REGRID_METHOD` when
+        ``method`` is not given (``cldas_sm``, ``truth_sm``: area mean; ``geos5_sm``: identity).
+    variable : str
+        Variable of a Dataset ``product``.
+    method : {"mean", "bilinear", "idw", "identity"}, optional
     min_valid_fraction : float in [0, 1]
+        As in :func:`build_inputs` (area mean only).
+    memo : mutable mapping, optional
         As in :func:`build_inputs`.
+    token : hashable, optional
+        Identity of the product's content in the memo key (a :class:`sm_nb.Study` passes the
+        catalog entry's fingerprint); default the object's ``id``.
     """
-    if target not in TARGETS:
-        raise ConfigError(f"target {target!r} unknown; expected one of {sorted(TARGETS)}")
     _check_options(min_valid_fraction, 0, "coarse")
-    cfg = get_config(config)
-    seed = check_seed(seed)
-    dataset, var = TARGETS[target]
-    grid = coarse_grid(cfg)
-    days = pd.DatetimeIndex(cfg.dates).as_unit("ns")
+    method = method or REGRID_METHOD.get(name, "mean")
+    if isinstance(product, xr.Dataset):
+        if variable not in product:
+            raise DataError(f"target product {name!r} lacks variable {variable!r}; it has {sorted(product.data_vars)}")
+        da = product[variable]
+    elif isinstance(product, xr.DataArray):
+        da = product
+    else:
+        raise DataError(f"target product {name!r} is a {type(product).__name__}; expected an xarray Dataset or DataArray")
+    days = area.days
 
     def build() -> xr.DataArray:
-        da = _days(_open(dataset, cfg, seed)[var], days)
-        method = REGRID_METHOD[dataset]
         kwargs = {"min_valid_fraction": float(min_valid_fraction)} if method == "mean" else {}
-        return to_coarse(da, method, grid, **kwargs)
+        return to_coarse(_days(da, days), method, area.coarse, **kwargs)
 
-    da = _cached((str(cache_root()), cfg.key, seed, f"target:{target}", float(min_valid_fraction)), build)
-    out = da.rename(target).copy(deep=True).assign_coords({TIME: xr.Variable(TIME, days, COORD_ATTRS[TIME])})
-    return out.assign_attrs(source_dataset=dataset, config=cfg.name, seed=seed)
+    key = ("target", name, id(product) if token is None else token, method,
+           float(min_valid_fraction), area.coarse.lat.size, area.coarse.lon.size, str(days[0]), len(days))
+    out = _memoised(memo, key, build)
+    out = out.rename(name).copy(deep=True).assign_coords({TIME: xr.Variable(TIME, days, COORD_ATTRS[TIME])})
+    return out.assign_attrs(source_dataset=name)

@@ -40,22 +40,11 @@ import xarray as xr
 from ._version import __version__
 from .conventions import LAT, LON, TIME, cf_attrs
 from .exceptions import ConfigError, DataError
-from .experiments_cache import (
-    TARGET,
-    ExperimentResult,
-    cached_result,
-    clear_experiment_cache,
-    cv_gap,
-    experiment_dir,
-    experiment_key,
-    result_maps,
-    results_table,
-    store_result,
-)
+from .experiments import ExperimentResult, cv_gap, result_maps, results_table
+from .features import _check_grid, stack_features
 from .metrics import quality_index
 from .nn import LMRegressor
-from .preprocess import INPUTS, build_inputs, build_target, resolve_inputs, stack_features
-from .scenario.config import ScenarioConfig, check_seed, get_config
+from .preprocess import INPUTS, resolve_inputs
 
 __all__ = [
     "FINAL_INPUTS",
@@ -64,19 +53,19 @@ __all__ = [
     "TABLE5_COMBINATIONS",
     "FIGURE4_INPUTS",
     "FIGURE5_COMBINATIONS",
-    "TARGET",
     "CV_BLOCK",
     "ExperimentResult",
     "combination_label",
+    "params_of",
     "train_combination",
-    "train_combinations",
     "evaluate_combinations",
+    "subset",
+    "run_many",
     "results_table",
     "result_maps",
     "cv_gap",
     "spatial_folds",
     "spatial_cv_splits",
-    "clear_experiment_cache",
 ]
 
 #: the paper's final network (§3.2, §4; the last row of Table 5)
@@ -307,16 +296,6 @@ def _predict(model: LMRegressor, x: np.ndarray, label: str, where: str) -> np.nd
     return out
 
 
-def _target_on(template: xr.Dataset, cfg: ScenarioConfig, seed: int) -> xr.DataArray:
-    target = build_target(TARGET, cfg, seed)
-    for d in (LAT, LON):
-        a, b = np.asarray(target[d].values, float), np.asarray(template[d].values, float)
-        if a.shape != b.shape or not np.allclose(a, b, atol=1e-6):
-            raise DataError(f"target {TARGET!r} and the inputs are on different grids ({d} differs)")
-    return target.sel({TIME: template[TIME].values}).assign_coords(
-        {TIME: template[TIME], LAT: template[LAT], LON: template[LON]}).transpose(TIME, LAT, LON)
-
-
 def _score(pred: xr.DataArray, target: xr.DataArray) -> xr.Dataset:
     """The quality index; pixels without any prediction are expected (NaN maps), not warned about."""
     with warnings.catch_warnings():
@@ -325,43 +304,140 @@ def _score(pred: xr.DataArray, target: xr.DataArray) -> xr.Dataset:
         return quality_index(pred, target)
 
 
-def _provenance(label: str, cfg: ScenarioConfig, seed: int, params: dict) -> dict[str, Any]:
-    return {"inputs": label, "target": TARGET, "config": cfg.name, "config_key": cfg.key, "seed": int(seed),
+def _provenance(label: str, target: str, params: dict, extra: dict[str, Any] | None) -> dict[str, Any]:
+    return {"inputs": label, "target": target, **(extra or {}),
             **{k: ("all" if v is None else int(v)) for k, v in params.items()},
             "sm_nb_version": __version__, "references": _REF}
 
 
-def _run(canonical: tuple[str, ...], cfg: ScenarioConfig, seed: int, params: dict,
-         progress: bool) -> dict[str, Any]:
+def _check_inputs(inputs: Any, target: Any) -> tuple[str, ...]:
+    if not isinstance(inputs, xr.Dataset):
+        raise DataError(f"inputs is a {type(inputs).__name__}; expected an xarray Dataset with one "
+                        "(time, lat, lon) variable per input (e.g. Study.inputs([...]))")
+    if not isinstance(target, xr.DataArray):
+        raise DataError(f"target is a {type(target).__name__}; expected an xarray DataArray (time, lat, lon) "
+                        "on the inputs' grid (e.g. Study.target())")
+    names = tuple(str(n) for n in inputs.data_vars)
+    if not names:
+        raise DataError("inputs has no data variable; expected one (time, lat, lon) variable per input")
+    return names
+
+
+def params_of(hidden_units: Any = 10, n_restarts: Any = 4, max_train_samples: Any = 20000, cv_folds: Any = 3,
+              random_state: Any = 0) -> dict[str, Any]:
+    """Validated hyperparameters of :func:`train_combination` as a dict (also the cache key's part).
+
+    Raises
+    ------
+    ConfigError
+        A parameter out of range (the message names it and what was expected).
+    """
+    _check_params(hidden_units, n_restarts, max_train_samples, cv_folds)
+    if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer) or random_state < 0:
+        raise ConfigError(f"random_state={random_state!r}; expected a non-negative integer")
+    return {"hidden_units": int(hidden_units), "n_restarts": int(n_restarts),
+            "max_train_samples": None if max_train_samples is None else int(max_train_samples),
+            "cv_folds": int(cv_folds), "cv_block": CV_BLOCK, "random_state": int(random_state)}
+
+
+def train_combination(inputs: xr.Dataset, target: xr.DataArray, *, hidden_units: int = 10, n_restarts: int = 4,
+                      max_train_samples: int | None = 20000, cv_folds: int = 3, random_state: int = 0,
+                      progress: bool = False, provenance: dict[str, Any] | None = None) -> ExperimentResult:
+    """Train the network on one input combination and score it against the target (paper §3.1, §3.2).
+
+    Parameters
+    ----------
+    inputs : Dataset
+        One (time, lat, lon) variable per input on the coarse grid, in the network's column
+        order (the Dataset's variable order), e.g. :meth:`sm_nb.Study.inputs` or
+        :func:`sm_nb.preprocess.build_inputs`.
+    target : DataArray (time, lat, lon), m3 m-3
+        The reference on the same grid (paper: CLDAS aggregated to the coarse grid,
+        :meth:`sm_nb.Study.target`); its days must include the inputs' days.
+    hidden_units, n_restarts
+        Network size and random restarts (paper: 10 and 4; §2.2.3 gives no hidden size [A]).
+    max_train_samples : int or None
+        Training rows drawn at random from all valid samples (the paper trains "on a small
+        subset"); ``None`` trains on all. The network splits them 70/15/15 itself.
+    cv_folds : int
+        Folds of the spatial block cross-validation (0 = none).
+    random_state : int
+        Seeds the training subsample, the network's initial weights and data division, and the
+        assignment of blocks to folds (not the data: the scenario seed belongs to the Study).
+    progress : bool
+        tqdm bars of the network's restarts and epochs.
+    provenance : dict, optional
+        Extra attributes recorded on the result (a Study adds config, seed and fingerprint).
+
+    Returns
+    -------
+    ExperimentResult
+
+    Raises
+    ------
+    ConfigError
+        Bad parameters (named).
+    DataError
+        Inputs not a Dataset of (time, lat, lon) variables, a target on another grid, no sample
+        where all inputs and the target are valid, a constant input, too few samples, a
+        diverging training or non-finite predictions — each naming the combination.
+
+    Notes
+    -----
+    Steps: (1) samples where any input is missing dropped and counted; (2) ``max_train_samples``
+    random samples with a target value; (3) :class:`~sm_nb.nn.LMRegressor` fitted on them
+    (random 70/15/15 split, early stopping, best of ``n_restarts``); (4) the network applied to
+    *every* sample with valid inputs — the whole grid and period, §3.1 — NaN elsewhere;
+    (5) :func:`sm_nb.metrics.quality_index` against the target. Beyond the paper: (6) the pixels
+    are grouped in blocks of :data:`CV_BLOCK` × :data:`CV_BLOCK` cells and dealt to ``cv_folds``
+    folds; for each fold a network (same settings) is trained on the other folds' pixels and
+    predicts the fold's pixels; the assembled out-of-fold predictions are scored the same way.
+    Deterministic for (inputs, target, settings): BLAS runs single-threaded.
+    """
+    names = _check_inputs(inputs, target)
+    params = params_of(hidden_units, n_restarts, max_train_samples, cv_folds, random_state)
+    r = _run(inputs, target, names, params, progress, provenance)
+    return ExperimentResult(
+        inputs=names, model=r["model"], prediction=r["prediction"], quality=r["quality"],
+        cv_prediction=r["cv_prediction"], cv_quality=r["cv_quality"], counts=r["counts"],
+        train_time_s=r["train_time_s"], n_train=r["n_train"], cv_fold_map=r["cv_fold_map"],
+        cv_time_s=r["cv_time_s"], total_time_s=r["total_time_s"], hyperparameters=params,
+        provenance=dict(provenance or {}))
+
+
+def _run(inputs: xr.Dataset, target: xr.DataArray, names: tuple[str, ...], params: dict, progress: bool,
+         extra: dict[str, Any] | None) -> dict[str, Any]:
     """Train, predict and score one combination; the pieces that are cached."""
     t_start = time.perf_counter()
-    label = " + ".join(canonical)
-    ds = build_inputs(list(canonical), cfg, seed, "coarse")
-    table = stack_features(ds, None, names=list(canonical))  # no common sample: DataError naming the inputs
+    label = " + ".join(names)
+    seed = params["random_state"]
+    target_name = str(target.name) if target.name is not None else "target"
+    table = stack_features(inputs, None, names=list(names))  # no common sample: DataError naming the inputs
     template, positions = table.template, table.positions
     x_all = np.asarray(table.X.values, dtype=np.float64)
-    target = _target_on(template, cfg, seed)
+    target = _check_grid(target.rename(target_name), inputs)
     y_all = np.asarray(target.values, dtype=np.float64).reshape(-1)[positions]
     trainable = np.isfinite(y_all)
     counts = pd.concat([table.counts, pd.DataFrame(
         [{"role": "target", "missing": int(np.count_nonzero(~np.isfinite(target.values))),
           "dropped": int(np.count_nonzero(~trainable)), "remaining": int(np.count_nonzero(trainable))}],
-        index=pd.Index([TARGET], name="variable"))])
+        index=pd.Index([target_name], name="variable"))])
     counts.attrs = {"candidates": table.n_candidates, "predicted": int(positions.size),
                     "kept": int(np.count_nonzero(trainable))}
     if not trainable.any():
         raise DataError(f"combination {label}: none of the {positions.size} samples where every input is valid "
-                        f"has a {TARGET} value; nothing to train on")
+                        f"has a {target_name} value; nothing to train on")
     shape = tuple(template.sizes[d] for d in (TIME, LAT, LON))
-    attrs = {**cf_attrs("sm"), **_provenance(label, cfg, seed, params)}
+    prov = _provenance(label, target_name, params, extra)
+    attrs = {**cf_attrs("sm"), **prov}
 
     rows = _subsample(np.flatnonzero(trainable), params["max_train_samples"], np.random.default_rng([seed, 0]))
     with _one_blas_thread():
-        model, train_time = _fit(x_all[rows], y_all[rows], canonical, label, "", params, _int_seed(seed, 1), progress)
+        model, train_time = _fit(x_all[rows], y_all[rows], names, label, "", params, _int_seed(seed, 1), progress)
         pred = table.unstack(_predict(model, x_all, label, "").astype(np.float32), name="sm_nn", attrs={
             **attrs, "long_name": "NN soil moisture (in-sample: trained on a subset of all pixels and days)"})
         quality = _score(pred, target)
-        quality.attrs.update(_provenance(label, cfg, seed, params), evaluation="all data (paper section 3.1)")
+        quality.attrs.update(prov, evaluation="all data (paper section 3.1)")
 
         cv_pred = fold_map = cv_quality = None
         t_cv = time.perf_counter()
@@ -373,7 +449,7 @@ def _run(canonical: tuple[str, ...], cfg: ScenarioConfig, seed: int, params: dic
                 if test_rows.size == 0:
                     continue
                 where = f" (cross-validation fold {k + 1} of {params['cv_folds']})"
-                m, _ = _fit(x_all[train_rows], y_all[train_rows], canonical, label, where, params,
+                m, _ = _fit(x_all[train_rows], y_all[train_rows], names, label, where, params,
                             _int_seed(seed, 4, k), progress)
                 out[test_rows] = _predict(m, x_all[test_rows], label, where)
             cv_pred = table.unstack(out.astype(np.float32), name="sm_nn_cv", attrs={
@@ -381,8 +457,7 @@ def _run(canonical: tuple[str, ...], cfg: ScenarioConfig, seed: int, params: dic
             fold_map = xr.DataArray(fmap, coords={LAT: template[LAT], LON: template[LON]}, dims=(LAT, LON),
                                     name="cv_fold", attrs={"units": "1", "long_name": "cross-validation fold"})
             cv_quality = _score(cv_pred, target)
-            cv_quality.attrs.update(_provenance(label, cfg, seed, params),
-                                    evaluation="out-of-fold, spatial block cross-validation (beyond the paper)")
+            cv_quality.attrs.update(prov, evaluation="out-of-fold, spatial block cross-validation (beyond the paper)")
     cv_time = time.perf_counter() - t_cv
     return {"model": model, "prediction": pred, "quality": quality, "cv_prediction": cv_pred,
             "cv_quality": cv_quality, "cv_fold_map": fold_map, "counts": counts,
@@ -390,120 +465,83 @@ def _run(canonical: tuple[str, ...], cfg: ScenarioConfig, seed: int, params: dic
             "total_time_s": time.perf_counter() - t_start}
 
 
-def train_combination(inputs: str | Sequence[str], config: str | ScenarioConfig = "demo", seed: int = 0,
-                      hidden_units: int = 10, n_restarts: int = 4, max_train_samples: int | None = 20000,
-                      cv_folds: int = 3, cache: bool = True, progress: bool = False) -> ExperimentResult:
-    """Train the network on one input combination and score it against CLDAS (paper §3.1, §3.2).
-
-    Parameters
-    ----------
-    inputs : str or sequence of str
-        Input names (:func:`sm_nb.preprocess.valid_inputs`, aliases allowed, any order; a
-        string is one name or names joined with ``+``).
-    config, seed
-        Scenario config and seed; ``seed`` also seeds the subsample, the network and the folds.
-    hidden_units, n_restarts
-        Network size and random restarts (paper: 10 and 4; §2.2.3 gives no hidden size [A]).
-    max_train_samples : int or None
-        Training rows drawn at random from all valid samples (the paper trains "on a small
-        subset"); ``None`` trains on all. The network splits them 70/15/15 itself.
-    cv_folds : int
-        Folds of the spatial block cross-validation (0 = none).
-    cache : bool
-        Load the result from / store it in ``cache_root()/experiments`` (:mod:`sm_nb.experiments_cache`).
-    progress : bool
-        tqdm bars of the network's restarts and epochs.
-
-    Returns
-    -------
-    ExperimentResult
-
-    Raises
-    ------
-    ConfigError
-        Unknown input names (the message lists the valid ones), an input listed twice, bad
-        parameters.
-    DataError
-        No sample where all inputs (and the target) are valid, a constant input, too few
-        samples, a diverging training or non-finite predictions — each naming the combination.
-
-    Notes
-    -----
-    Steps: (1) the inputs and CLDAS on the coarse grid (:func:`sm_nb.preprocess.build_inputs`,
-    :func:`~sm_nb.preprocess.build_target`), samples where any input is missing dropped and counted;
-    (2) ``max_train_samples`` random samples with a CLDAS value; (3) :class:`~sm_nb.nn.LMRegressor`
-    fitted on them (random 70/15/15 split, early stopping, best of ``n_restarts``); (4) the network
-    applied to *every* sample with valid inputs — the whole grid and period, §3.1 — NaN elsewhere;
-    (5) :func:`sm_nb.metrics.quality_index` against CLDAS. Beyond the paper: (6) the pixels are
-    grouped in blocks of :data:`CV_BLOCK` × :data:`CV_BLOCK` cells and dealt to ``cv_folds``
-    folds; for each fold a network (same settings) is trained on the other folds' pixels and
-    predicts the fold's pixels; the assembled out-of-fold predictions are scored the same way.
-    Deterministic for (inputs as a set, config, seed, settings): BLAS runs single-threaded.
-    """
-    requested, canonical = _resolve(inputs)
-    _check_params(hidden_units, n_restarts, max_train_samples, cv_folds)
-    cfg = get_config(config)
-    seed = check_seed(seed)
-    params = {"hidden_units": int(hidden_units), "n_restarts": int(n_restarts),
-              "max_train_samples": None if max_train_samples is None else int(max_train_samples),
-              "cv_folds": int(cv_folds), "cv_block": CV_BLOCK}
-    spec = {"inputs": list(canonical), "config": cfg.name, "config_key": cfg.key, "seed": seed, "target": TARGET,
-            **params, "preprocess": {"grid": "coarse", "min_valid_fraction": 0.5, "flag_mask": 0,
-                                     "nsdsi_variant": 1, "slope_source": "dataset"}}
-    path = experiment_dir(cfg.name, cfg.key, seed, experiment_key(spec), len(canonical))
-    common = {"inputs": requested, "config": config if isinstance(config, ScenarioConfig) else cfg.name,
-              "seed": seed, "hyperparameters": params}
-    if cache and (hit := cached_result(path, **common)) is not None:
-        return hit
-    r = _run(canonical, cfg, seed, params, progress)
-    if cache:
-        store_result(path, r, spec)
-    return ExperimentResult(
-        model=r["model"], prediction=r["prediction"], quality=r["quality"], cv_prediction=r["cv_prediction"],
-        cv_quality=r["cv_quality"], counts=r["counts"], train_time_s=r["train_time_s"], n_train=r["n_train"],
-        cv_fold_map=r["cv_fold_map"], cv_time_s=r["cv_time_s"], total_time_s=r["total_time_s"],
-        from_cache=False, path=str(path) if cache else "", **common)
-
-
 # ---------------------------------------------------------------------------------------------
 # many combinations
 # ---------------------------------------------------------------------------------------------
-def train_combinations(combinations: Iterable[str | Sequence[str]], config: str | ScenarioConfig = "demo",
-                       seed: int = 0, hidden_units: int = 10, n_restarts: int = 4,
-                       max_train_samples: int | None = 20000, cv_folds: int = 3, cache: bool = True,
-                       parallel: bool = False, progress: bool = True, scheduler: str = "threads",
-                       n_workers: int | None = None) -> list[ExperimentResult]:
-    """:func:`train_combination` for each combination, in order (see :func:`evaluate_combinations`)."""
+def subset(inputs: xr.Dataset, combination: str | Iterable[str]) -> xr.Dataset:
+    """The variables of ``inputs`` that make up ``combination``, in sm_nb's registry order.
+
+    Names are matched as a set, case-insensitively and through aliases (``AMSR2_TBH_D`` finds a
+    variable ``AMSR2_10.7_TBH_D``); the result's variables keep the requested spelling.
+    """
+    requested, canonical = _resolve(combination)
+    have = {combination_label([str(v)]) if _known(str(v)) else str(v): str(v) for v in inputs.data_vars}
+    missing = [r for r, c in zip(requested, canonical, strict=True) if c not in have]
+    if missing:
+        raise DataError(f"inputs lack {missing}; they have {sorted(map(str, inputs.data_vars))}")
+    out = inputs[[have[c] for c in canonical]]
+    return out.rename({have[c]: r for r, c in zip(requested, canonical, strict=True) if have[c] != r})
+
+
+def _known(name: str) -> bool:
+    try:
+        _resolve([name])
+    except ConfigError:
+        return False
+    return True
+
+
+def evaluate_combinations(combinations: Iterable[str | Sequence[str]], inputs: xr.Dataset, target: xr.DataArray,
+                          *, hidden_units: int = 10, n_restarts: int = 4, max_train_samples: int | None = 20000,
+                          cv_folds: int = 3, random_state: int = 0, parallel: bool = False,
+                          progress: bool = True, n_workers: int | None = None) -> pd.DataFrame:
+    """Train and score each input combination; one tidy row per combination (paper Tables 3–5).
+
+    Parameters
+    ----------
+    combinations : iterable
+        Each a list of input names, or a string (one name, or names joined with ``+``), e.g.
+        :data:`TABLE3_INPUTS` or :data:`TABLE5_COMBINATIONS`.
+    inputs : Dataset
+        Every input any combination uses (:func:`subset` picks each combination's variables).
+    target, hidden_units, n_restarts, max_train_samples, cv_folds, random_state
+        As for :func:`train_combination`.
+    parallel : bool
+        Run the trainings on dask threads; same numbers as serial.
+    progress : bool
+        A tqdm bar over the combinations.
+    n_workers : int, optional
+        dask workers (default: the number of cores).
+
+    Returns
+    -------
+    DataFrame
+        :func:`results_table` of the results, one row per combination in order.
+    """
     combos = [_as_combination(c) for c in combinations]
     if not combos:
         raise ConfigError("combinations is empty; expected one or more lists of input names")
-    keys = [_resolve(c)[1] for c in combos]  # every name checked before any training
-    _check_params(hidden_units, n_restarts, max_train_samples, cv_folds)
-    if scheduler not in ("threads", "processes", "synchronous"):
-        raise ConfigError(f"scheduler={scheduler!r}; expected 'threads', 'processes' or 'synchronous'")
-    kwargs = {"config": config, "seed": seed, "hidden_units": hidden_units, "n_restarts": n_restarts,
-              "max_train_samples": max_train_samples, "cv_folds": cv_folds, "cache": cache, "progress": False}
-    first = {k: i for i, k in reversed(list(enumerate(keys)))}
-    todo = sorted(set(first.values()))
-    done: dict[tuple[str, ...], ExperimentResult] = {}
-    if parallel and len(todo) > 1:
+    cubes = [subset(inputs, c) for c in combos]  # every name checked before any training
+    kw = dict(hidden_units=hidden_units, n_restarts=n_restarts, max_train_samples=max_train_samples,
+              cv_folds=cv_folds, random_state=random_state)
+    params_of(**kw)
+    return results_table(run_many([lambda c=c: train_combination(c, target, **kw) for c in cubes],
+                                  parallel=parallel, progress=progress, n_workers=n_workers))
+
+
+def run_many(tasks: Sequence[Any], parallel: bool = False, progress: bool = True,
+             n_workers: int | None = None) -> list[Any]:
+    """Call each zero-argument ``task`` (a training), serially or on dask threads, in order."""
+    if parallel and len(tasks) > 1:
         import dask
 
-        union = list(dict.fromkeys(n for k in keys for n in k))
-        if scheduler == "threads":  # build the shared inputs once, before the threads start
-            build_inputs(union, config, seed, "coarse")
-            build_target(TARGET, config, seed)
-        tasks = [dask.delayed(train_combination)(combos[i], **kwargs) for i in todo]
-        with _one_blas_thread(), _dask_progress(progress, len(tasks)):
-            results = dask.compute(*tasks, scheduler=scheduler, num_workers=n_workers)
-        done = {keys[i]: r for i, r in zip(todo, results, strict=True)}
-    else:
-        from tqdm.auto import tqdm
+        delayed = [dask.delayed(t)() for t in tasks]
+        with _one_blas_thread(), _dask_progress(progress, len(delayed)):
+            return list(dask.compute(*delayed, scheduler="threads", num_workers=n_workers))
+    from tqdm.auto import tqdm
 
-        with _one_blas_thread():
-            for i in tqdm(todo, desc="combinations", unit="combination", disable=not progress):
-                done[keys[i]] = train_combination(combos[i], **kwargs)
-    return [done[k] for k in keys]
+    with _one_blas_thread():
+        return [t() for t in tqdm(tasks, desc="combinations", unit="combination", disable=not progress)]
 
 
 @contextmanager
@@ -516,39 +554,3 @@ def _dask_progress(enabled: bool, total: int) -> Iterator[None]:
 
     with TqdmCallback(desc=f"combinations ({total}, parallel)", tqdm_class=tqdm):
         yield
-
-
-def evaluate_combinations(combinations: Iterable[str | Sequence[str]], config: str | ScenarioConfig = "demo",
-                          seed: int = 0, hidden_units: int = 10, n_restarts: int = 4,
-                          max_train_samples: int | None = 20000, cv_folds: int = 3, cache: bool = True,
-                          parallel: bool = False, progress: bool = True, scheduler: str = "threads",
-                          n_workers: int | None = None) -> pd.DataFrame:
-    """Train and score each input combination; one tidy row per combination (paper Tables 3–5).
-
-    Parameters
-    ----------
-    combinations : iterable
-        Each a list of input names, or a string (one name, or names joined with ``+``), e.g.
-        :data:`TABLE3_INPUTS` or :data:`TABLE5_COMBINATIONS`.
-    config, seed, hidden_units, n_restarts, max_train_samples, cv_folds, cache
-        As for :func:`train_combination`.
-    parallel : bool
-        Run the trainings with dask (``dask.delayed``); same numbers as serial.
-    progress : bool
-        A tqdm bar over the combinations.
-    scheduler : {"threads", "processes", "synchronous"}
-        dask scheduler for ``parallel=True`` (threads: the inputs are built once and shared).
-    n_workers : int, optional
-        dask workers (default: the number of cores).
-
-    Returns
-    -------
-    DataFrame
-        One row per combination, in order: ``inputs`` (``" + "``-joined, network column order),
-        ``n_inputs``, ``rho_spatial``, ``rho_temporal``, ``rmse``, ``mae`` (over all data, as the
-        paper), ``cv_rho_spatial`` … ``cv_mae`` (held-out pixels), ``n_samples`` (scored),
-        ``n_train``, ``n_pixels``, ``n_days_significant``, ``train_time_s``, ``cached``.
-    """
-    return results_table(train_combinations(
-        combinations, config, seed, hidden_units, n_restarts, max_train_samples, cv_folds, cache,
-        parallel, progress, scheduler, n_workers))

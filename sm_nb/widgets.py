@@ -202,25 +202,25 @@ def downscale_explorer(fields: dict[str, xr.DataArray], series: xr.Dataset, line
                   pn.Column(pn.panel(pn.bind(_maps, day_w)), pn.panel(pn.bind(_series, st_w, day_w))))
 
 
-def selection_explorer(inputs: Sequence[str], config: Any = "demo", seed: int = 0,
-                       initial: Sequence[str] | None = None, paper: pd.DataFrame | None = None,
-                       train_kwargs: dict[str, Any] | None = None, columns: int = 3) -> pn.Column:
+def selection_explorer(study: Any, inputs: Sequence[str], initial: Sequence[str] | None = None,
+                       paper: pd.DataFrame | None = None, train_kwargs: dict[str, Any] | None = None,
+                       columns: int = 3) -> pn.Column:
     """Tick any inputs, press **train**, and see the network's maps and scores (notebooks 02, 03).
 
     Parameters
     ----------
+    study : Study
+        Where the data come from and the networks are trained (:meth:`sm_nb.Study.train`).
     inputs : sequence of str
         Input names offered as check boxes (:func:`sm_nb.preprocess.valid_inputs`).
-    config, seed
-        Scenario config and seed.
     initial : sequence of str, optional
         Ticked and trained when the widget is built (instant when cached), so that a static copy
         of the notebook shows one result.
     paper : DataFrame, optional
         A :mod:`sm_nb.paper` table; combinations it contains show the paper's values beside ours.
     train_kwargs : dict, optional
-        Passed to :func:`sm_nb.selection.train_combination` (``hidden_units``, ``n_restarts``,
-        ``max_train_samples``, ``cv_folds``, ``cache``).
+        Passed to :meth:`sm_nb.Study.train` (``hidden_units``, ``n_restarts``,
+        ``max_train_samples``, ``cv_folds``, ``random_state``, ``cache``).
     columns : int
         Check boxes per row.
 
@@ -267,7 +267,7 @@ def selection_explorer(inputs: Sequence[str], config: Any = "demo", seed: int = 
         button.disabled, bar.active, bar.value = True, True, -1
         status.object = f"training on {' + '.join(chosen)} …"
         try:
-            r = selection.train_combination(chosen, config, seed, **kwargs)
+            r = study.train(chosen, **kwargs)
         except SmNbError as exc:
             status.object = f"**cannot train** {' + '.join(chosen)}: {exc}"
             return
@@ -276,7 +276,7 @@ def selection_explorer(inputs: Sequence[str], config: Any = "demo", seed: int = 
         results.pop(r.label, None)
         results[r.label] = r
         status.object = f"`{r!r}`"
-        maps.objects = [pn.pane.HoloViews(plots.experiment_maps(selection.result_maps(r)))]
+        maps.objects = [pn.pane.HoloViews(plots.experiment_maps(study.result_maps(r)))]
         _show()
 
     button.on_click(_train)

@@ -337,9 +337,9 @@ def test_export_writes_real_names(exported):
 @pytest.mark.parametrize("name", sorted(TOL) + ["dem"])
 def test_export_round_trip_through_files_catalog(exported, name):
     from sm_nb.catalog import load_catalog
-    from sm_nb.io import register_file_readers
+    from sm_nb.catalog import load_catalog as _load_catalog
 
-    register_file_readers()
+    _load_catalog()
     files = load_catalog(exported)
     assert files[name].source == "files"
     got = files.open(name, config="mini", seed=0).load()
@@ -375,9 +375,9 @@ def test_catalog_bridge_errors(exported, tmp_path):
 
     from sm_nb.catalog import load_catalog
     from sm_nb.exceptions import CatalogError
-    from sm_nb.io import register_file_readers
+    from sm_nb.catalog import load_catalog as _load_catalog
 
-    register_file_readers()
+    _load_catalog()
     raw = yaml.safe_load(Path(exported).read_text())
     raw["datasets"]["geos5_sm"]["args"]["colour"] = "red"
     raw["datasets"]["cldas_sm"]["path"] = str(tmp_path / "none" / "*.nc")
@@ -419,9 +419,9 @@ def test_feature_building_from_files_matches_synthetic(exported, monkeypatch):
     BTI is left out: it is scaled by the dry/wet extremes of the whole series, and only 4 days are exported.
     """
     from sm_nb import preprocess
-    from sm_nb.io import register_file_readers
+    from sm_nb.catalog import load_catalog as _load_catalog
 
-    register_file_readers()
+    _load_catalog()
     names = ["SMAP_TBH_D", "AMSR2_10.7_MPDI_A", "FY3C_10.7_TBV_A", "ASCAT_SIGMA40_D", "LST", "NDVI", "NSDSI", "DEM"]
     tol = {"SMAP_TBH_D": 1e-4, "AMSR2_10.7_MPDI_A": 1e-4, "FY3C_10.7_TBV_A": 0.0051, "ASCAT_SIGMA40_D": 1e-4,
            "LST": 0.0101, "NDVI": 5.1e-5, "NSDSI": 1e-3, "DEM": 0.5}

@@ -19,7 +19,7 @@ reader             files                                      catalog entries
 ``read_station_csv`` plain long-format CSV                    ``stations_sm``, ``rain_gauges``
 =================  =========================================  ===================================
 
-:func:`register_file_readers` registers them in :data:`sm_nb.catalog.READERS` under the names
+:func:`file_readers` gives them as catalog readers (:data:`sm_nb.catalog.READERS`) under the names
 ``smap``, ``amsr2``, ``fy3c``, ``ascat``, ``modis``, ``srtm``, ``cldas``, ``geos5``, ``ismn`` and
 ``station_csv`` for ``source: files`` catalog entries.
 """
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from .amsr2 import read_amsr2
 from .ascat import read_ascat
-from .bridge import FILE_READERS, open_files_entry, register_file_readers
+from .bridge import FILE_READERS, open_files_entry, file_readers
 from .cldas import read_cldas
 from .fy3c import read_fy3c
 from .geos5 import read_geos5
@@ -48,7 +48,7 @@ __all__ = [
     "read_geos5",
     "read_ismn",
     "read_station_csv",
-    "register_file_readers",
+    "file_readers",
     "open_files_entry",
     "FILE_READERS",
 ]

@@ -21,7 +21,7 @@ import xarray as xr
 
 from ..exceptions import CatalogError, DataError
 
-__all__ = ["FILE_READERS", "register_file_readers", "open_files_entry", "MARGINS"]
+__all__ = ["FILE_READERS", "file_readers", "open_files_entry", "MARGINS"]
 
 #: bbox margin (degrees) around the config domain per reader, as the synthetic native grids use
 MARGINS = {"smap": 0.5, "amsr2": 0.5, "fy3c": 0.5, "ascat": 0.5, "cldas": 0.0, "geos5": 0.0}
@@ -97,18 +97,13 @@ def open_files_entry(name: str, entry: Any, config: Any, seed: int, root: Path |
     return ds
 
 
-def register_file_readers() -> list[str]:
-    """Insert the file readers into :data:`sm_nb.catalog.READERS`; returns the names registered.
+def file_readers() -> dict[str, Callable[..., xr.Dataset]]:
+    """The catalog readers of ``source: files`` entries, by reader name.
 
-    Each is ``reader(entry, config, seed) -> xr.Dataset`` (see :func:`open_files_entry`).
-    Safe to call more than once.
+    Each is ``reader(entry, config, seed) -> xr.Dataset`` (see :func:`open_files_entry`);
+    :func:`sm_nb.catalog.load_catalog` adds them to :data:`sm_nb.catalog.READERS`.
     """
-    from .. import catalog
-
-    for name in FILE_READERS:
-        if name not in catalog.READERS:
-            catalog.READERS[name] = _make(name)
-    return list(FILE_READERS)
+    return {name: _make(name) for name in FILE_READERS}
 
 
 def _make(name: str) -> Callable[..., xr.Dataset]:

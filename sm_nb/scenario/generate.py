@@ -36,6 +36,7 @@ import xarray as xr
 from .._version import __version__
 from ..conventions import COORD_ATTRS, FREQUENCY, cf_attrs
 from ..exceptions import CatalogError, DataError
+from ..fingerprint import code_hash
 from ..store import COMPLETE_MARKER, ZarrAppender, atomic_dir, cache_root, provenance, write_zarr
 from . import grids
 from .config import ScenarioConfig, check_seed, get_config
@@ -70,8 +71,9 @@ FLAG_ATTRS = {
 
 
 def scenario_path(cfg: ScenarioConfig, seed: int) -> Path:
-    """Cache folder of one scenario (config name and hash, seed, package version)."""
-    return cache_root() / f"{cfg.name}-{cfg.key}-seed{seed}-v{__version__}"
+    """Cache folder of one scenario: config name and hash, seed, package version and a hash of the
+    scenario code (:func:`sm_nb.fingerprint.code_hash`), so that edited code never reuses a stale scenario."""
+    return cache_root() / f"{cfg.name}-{cfg.key}-seed{seed}-v{__version__}-code{code_hash(__name__)}"
 
 
 def ensure_scenario(cfg: ScenarioConfig | str, seed: int = 0, progress: bool = True, force: bool = False) -> Path:

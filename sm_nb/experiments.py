@@ -1,11 +1,12 @@
 """What a selection experiment is and how it is kept: :class:`ExperimentResult`, its tidy
-table (:func:`results_table`) and maps (:func:`result_maps`), and the on-disk cache of the
-experiments of :mod:`sm_nb.selection` (split from it to keep modules small).
+table (:func:`results_table`) and maps (:func:`result_maps`), and the experiment store on disk.
 
-One folder per experiment under ``cache_root()/experiments/<config>-<config key>-seed<seed>-v<version>/``,
-named by a hash of everything that determines the result (the combination as a set of canonical
-inputs, config key, seed, network and validation settings, preprocessing options, package
-version)::
+One folder per experiment under ``cache_root()/experiments/<label>/``, named by a fingerprint
+of everything that determines the result (:meth:`sm_nb.Study.train` computes it: the resolved
+catalog entries the inputs and target come from — for files their paths, sizes and modification
+times, for the synthetic scenario its config key, seed and code hash — the combination as a set
+of canonical inputs, the network's ``random_state``, the hyperparameters, the preprocessing
+options and the package version)::
 
     model.joblib       the fitted LMRegressor
     prediction.nc      prediction and cv_prediction (time, lat, lon), cv_fold (lat, lon)
@@ -22,7 +23,6 @@ netCDF files are written and read under one lock (HDF5 is not thread-safe).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -40,9 +40,8 @@ import xarray as xr
 from ._version import __version__
 from .conventions import TIME
 from .exceptions import DataError
+from .fingerprint import digest
 from .nn import LMRegressor
-from .preprocess import build_inputs
-from .scenario.config import ScenarioConfig
 from .store import COMPLETE_MARKER, atomic_dir, cache_root
 
 __all__ = [
@@ -50,7 +49,6 @@ __all__ = [
     "results_table",
     "result_maps",
     "cv_gap",
-    "TARGET",
     "experiments_root",
     "experiment_key",
     "experiment_dir",
@@ -65,10 +63,8 @@ __all__ = [
 LAYOUT_VERSION = 1
 _IO_LOCK = threading.Lock()
 _NC = {"engine": "netcdf4"}
-#: the network's target (paper §2.1.2): CLDAS soil moisture aggregated to the coarse grid
-TARGET = "cldas_sm"
 _METRICS = ("rho_spatial", "rho_temporal", "rmse", "mae")
-_GROUP = re.compile(r"^(?P<name>.+)-(?P<key>[0-9a-f]+)-seed(?P<seed>[0-9]+)-v.+$")
+_GROUP = re.compile(r"^(?P<name>.+)-seed(?P<seed>[0-9]+)$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,10 +97,12 @@ class ExperimentResult:
         ``predicted``, ``kept``).
     train_time_s : float
         Wall time of fitting the main network (s), as measured when it was trained.
-    config : str or ScenarioConfig
-    seed : int
     hyperparameters : dict
-        ``hidden_units``, ``n_restarts``, ``max_train_samples``, ``cv_folds``, ``cv_block``.
+        ``hidden_units``, ``n_restarts``, ``max_train_samples``, ``cv_folds``, ``cv_block``,
+        ``random_state``.
+    provenance : dict
+        Where the data came from (a :class:`sm_nb.Study` records ``config``, ``seed``,
+        ``catalog`` and ``fingerprint``); empty for a bare :func:`sm_nb.selection.train_combination`.
     n_train : int
         Samples the main network was fitted on (before its own 70/15/15 split).
     cv_fold_map : DataArray (lat, lon) or None
@@ -125,9 +123,8 @@ class ExperimentResult:
     cv_quality: xr.Dataset | None
     counts: pd.DataFrame
     train_time_s: float
-    config: str | ScenarioConfig
-    seed: int
     hyperparameters: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
     n_train: int = 0
     cv_fold_map: xr.DataArray | None = None
     cv_time_s: float = 0.0
@@ -165,8 +162,9 @@ class ExperimentResult:
         r = self.row()
         held = (f"; held-out ρ_spatial {r['cv_rho_spatial']:.3f}, ρ_temporal {r['cv_rho_temporal']:.3f}, "
                 f"RMSE {r['cv_rmse']:.4f}" if self.cv_quality is not None else "")
-        name = self.config if isinstance(self.config, str) else self.config.name
-        return (f"<ExperimentResult {self.label} on {name!r} seed {self.seed}: ρ_spatial "
+        p = self.provenance
+        where = f" on {p['config']!r} seed {p['seed']}" if "config" in p and "seed" in p else ""
+        return (f"<ExperimentResult {self.label}{where}: ρ_spatial "
                 f"{r['rho_spatial']:.3f}, ρ_temporal {r['rho_temporal']:.3f}, RMSE {r['rmse']:.4f}, "
                 f"MAE {r['mae']:.4f}{held}; {r['n_samples']} samples, trained on {r['n_train']} "
                 f"in {self.train_time_s:.1f} s{' (cached)' if self.from_cache else ''}>")
@@ -178,8 +176,7 @@ def results_table(results: Iterable[ExperimentResult]) -> pd.DataFrame:
     df = pd.DataFrame([r.row() for r in results])
     if results:
         r0 = results[0]
-        df.attrs = {"config": r0.config if isinstance(r0.config, str) else r0.config.name, "seed": r0.seed,
-                    **r0.hyperparameters, "target": TARGET, "sm_nb_version": __version__,
+        df.attrs = {**r0.provenance, **r0.hyperparameters, "sm_nb_version": __version__,
                     "note": "rho_*/rmse/mae: all data, as the paper (in-sample); cv_*: out-of-fold spatial "
                             "block cross-validation (held-out pixels, beyond the paper)"}
     return df
@@ -209,14 +206,15 @@ def cv_gap(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def result_maps(result: ExperimentResult, input_name: str | None = None) -> dict[str, xr.DataArray]:
+def result_maps(result: ExperimentResult, input_field: xr.DataArray | None = None) -> dict[str, xr.DataArray]:
     """The maps of the paper's Figures 4–6 for one result.
 
     Parameters
     ----------
     result : ExperimentResult
-    input_name : str, optional
-        Also return the time mean of this input on the coarse grid (Figure 4's first column).
+    input_field : DataArray (time, lat, lon), optional
+        Also return the time mean of this input on the coarse grid (Figure 4's first column),
+        e.g. ``study.inputs(["SMAP_TBV_A"])["SMAP_TBV_A"]``.
 
     Returns
     -------
@@ -224,12 +222,11 @@ def result_maps(result: ExperimentResult, input_name: str | None = None) -> dict
         ``sm_mean`` — daily-mean NN soil moisture (mean over the days with a prediction), m3 m-3;
         ``rho_temporal`` — temporal correlation of NN and CLDAS per pixel (in-sample), 1;
         ``cv_rho_temporal`` — the same for the out-of-fold predictions (if CV ran);
-        ``input`` — the input's time mean, in its units (if ``input_name`` is given).
+        ``input`` — the input's time mean, in its units (if ``input_field`` is given).
     """
     out: dict[str, xr.DataArray] = {}
-    if input_name is not None:
-        da = build_inputs([input_name], result.config, result.seed, "coarse")
-        field_ = da[next(iter(da.data_vars))]
+    if input_field is not None:
+        field_ = input_field
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
             mean = field_.mean(TIME, keep_attrs=True)
@@ -256,15 +253,18 @@ def experiments_root() -> Path:
 
 
 def experiment_key(spec: dict[str, Any]) -> str:
-    """16 hex digits of the SHA-1 of ``spec`` (JSON, sorted keys) plus the package version."""
-    blob = json.dumps({**spec, "sm_nb_version": __version__, "layout": LAYOUT_VERSION},
-                      sort_keys=True, default=str).encode()
-    return hashlib.sha1(blob).hexdigest()[:16]
+    """16 hex digits of the SHA-256 of ``spec`` (JSON, sorted keys) with the package version and layout.
+
+    ``spec`` must hold everything that determines the result (:meth:`sm_nb.Study.train` puts
+    the data fingerprint, inputs, hyperparameters and options in it).
+    """
+    return digest({**spec, "sm_nb_version": __version__, "layout": LAYOUT_VERSION})
 
 
-def experiment_dir(config_name: str, config_key: str, seed: int, key: str, n_inputs: int) -> Path:
-    """Folder of one experiment."""
-    group = f"{config_name}-{config_key}-seed{int(seed)}-v{__version__}"
+def experiment_dir(group: str, key: str, n_inputs: int) -> Path:
+    """Folder of one experiment: ``experiments_root()/<group>/<n>in-<key>`` (group e.g. ``demo-seed0``)."""
+    if not re.fullmatch(r"[A-Za-z0-9_.+-]+", group):
+        raise DataError(f"experiment group {group!r} must be a plain folder name")
     return experiments_root() / group / f"{n_inputs}in-{key}"
 
 
@@ -359,16 +359,19 @@ def _spec_meta(r: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
             "counts_attrs": r["counts"].attrs, "created": pd.Timestamp.now(tz="UTC").isoformat()}
 
 
-def store_result(path: Path, pieces: dict[str, Any], spec: dict[str, Any]) -> Path:
-    """Write the pieces of a fresh experiment (:func:`sm_nb.selection.train_combination`)."""
-    preds = xr.Dataset({"sm_nn": pieces["prediction"]})
-    if pieces["cv_prediction"] is not None:
-        preds["sm_nn_cv"], preds["cv_fold"] = pieces["cv_prediction"], pieces["cv_fold_map"]
-    return save_experiment(path, pieces["model"], preds, pieces["quality"], pieces["cv_quality"],
-                           pieces["counts"], _spec_meta(pieces, spec))
+def store_result(path: Path, result: ExperimentResult, spec: dict[str, Any]) -> Path:
+    """Write a fresh experiment (:func:`sm_nb.selection.train_combination`) with its key ``spec``."""
+    preds = xr.Dataset({"sm_nn": result.prediction})
+    if result.cv_prediction is not None:
+        preds["sm_nn_cv"], preds["cv_fold"] = result.cv_prediction, result.cv_fold_map
+    pieces = {"n_train": result.n_train, "train_time_s": result.train_time_s, "cv_time_s": result.cv_time_s,
+              "total_time_s": result.total_time_s, "counts": result.counts}
+    return save_experiment(path, result.model, preds, result.quality, result.cv_quality,
+                           result.counts, _spec_meta(pieces, spec))
 
 
-def cached_result(path: Path, **common: Any) -> ExperimentResult | None:
+def cached_result(path: Path, inputs: tuple[str, ...], hyperparameters: dict[str, Any],
+                  provenance: dict[str, Any]) -> ExperimentResult | None:
     """The stored experiment at ``path`` as an :class:`ExperimentResult`, or ``None``."""
     stored = load_experiment(path)
     if stored is None:
@@ -381,4 +384,5 @@ def cached_result(path: Path, **common: Any) -> ExperimentResult | None:
         cv_prediction=preds["sm_nn_cv"] if "sm_nn_cv" in preds else None, cv_quality=stored["cv_quality"],
         counts=counts, train_time_s=float(meta["train_time_s"]), n_train=int(meta["n_train"]),
         cv_fold_map=preds["cv_fold"] if "cv_fold" in preds else None, cv_time_s=float(meta["cv_time_s"]),
-        total_time_s=float(meta["total_time_s"]), from_cache=True, path=str(path), **common)
+        total_time_s=float(meta["total_time_s"]), from_cache=True, path=str(path), inputs=tuple(inputs),
+        hyperparameters=dict(hyperparameters), provenance=dict(provenance))
