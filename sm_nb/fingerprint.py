@@ -59,14 +59,15 @@ def file_stamps(paths: Iterable[str | os.PathLike]) -> list[list[Any]]:
 
 def _module_file(name: str) -> Path | None:
     """Source file of ``sm_nb`` module ``name`` (``sm_nb.x.y``), or None outside the package."""
-    if name != "sm_nb" and not name.startswith("sm_nb."):
+    if name == "sm_nb":
+        return PACKAGE_DIR / "__init__.py"
+    if not name.startswith("sm_nb."):
         return None
-    rel = Path(*name.split(".")[1:]) if name != "sm_nb" else Path()
+    rel = Path(*name.split(".")[1:])
     for cand in (PACKAGE_DIR / rel.with_suffix(".py"), PACKAGE_DIR / rel / "__init__.py"):
-        if str(rel) != "." and cand.is_file():
+        if cand.is_file():
             return cand
-    init = PACKAGE_DIR / rel / "__init__.py"
-    return init if init.is_file() else None
+    return None
 
 
 def _module_name(path: Path) -> str:
