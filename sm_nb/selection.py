@@ -428,7 +428,8 @@ def _run(inputs: xr.Dataset, target: xr.DataArray, names: tuple[str, ...], param
         raise DataError(f"combination {label}: none of the {positions.size} samples where every input is valid "
                         f"has a {target_name} value; nothing to train on")
     shape = tuple(template.sizes[d] for d in (TIME, LAT, LON))
-    prov = _provenance(label, target_name, params, extra)
+    canonical = combination_label(names) if all(_known(n) for n in names) else label
+    prov = _provenance(canonical, target_name, params, extra)
     attrs = {**cf_attrs("sm"), **prov}
 
     rows = _subsample(np.flatnonzero(trainable), params["max_train_samples"], np.random.default_rng([seed, 0]))

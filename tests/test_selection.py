@@ -17,9 +17,16 @@ REQUIRED = ["inputs", *METRICS, "n_samples", "n_train", "train_time_s"]
 TWO = ["SMAP_TBV_A", "AMSR2_TBH_D"]
 
 
-def test_one_row_per_combination_with_the_required_columns(mini):
+@pytest.fixture
+def study(mini):
+    from sm_nb import Study
+
+    return Study("mini", 0, progress=False)
+
+
+def test_one_row_per_combination_with_the_required_columns(study):
     combos = [["SMAP_TBV_A"], TWO, "SMAP_TBV_A + NDVI"]
-    df = selection.evaluate_combinations(combos, "mini", 0, progress=False)
+    df = study.evaluate(combos, progress=False)
     assert len(df) == 3
     assert all(c in df.columns for c in REQUIRED)
     assert df["inputs"].tolist() == ["SMAP_TBV_A", "SMAP_TBV_A + AMSR2_TBH_D", "SMAP_TBV_A + NDVI"]
@@ -29,13 +36,11 @@ def test_one_row_per_combination_with_the_required_columns(mini):
     assert df.attrs["config"] == "mini" and "cv_" in df.attrs["note"]
 
 
-def test_result_fields_units_and_nan_where_inputs_missing(mini):
-    r = selection.train_combination(TWO, "mini", 0, cache=False)
+def test_result_fields_units_and_nan_where_inputs_missing(study):
+    r = study.train(TWO, cache=False)
     assert r.prediction.dims == ("time", "lat", "lon") and r.prediction.attrs["units"] == "m3 m-3"
     assert r.prediction.attrs["inputs"] == "SMAP_TBV_A + AMSR2_10.7_TBH_D"
-    from sm_nb.preprocess import build_inputs
-
-    ds = build_inputs(TWO, "mini", 0)
+    ds = study.inputs(TWO)
     valid = ds["SMAP_TBV_A"].notnull() & ds["AMSR2_TBH_D"].notnull()
     np.testing.assert_array_equal(r.prediction.notnull().values, valid.values)  # never filled
     np.testing.assert_array_equal(r.cv_prediction.notnull().values, valid.values)
@@ -45,24 +50,28 @@ def test_result_fields_units_and_nan_where_inputs_missing(mini):
     assert "ExperimentResult" in repr(r) and "held-out" in repr(r)
 
 
-def test_deterministic_and_order_and_alias_invariant(mini):
-    a = selection.train_combination(TWO, "mini", 0, cache=False)
-    b = selection.train_combination(["amsr2_10.7_tbh_d", "SMAP_TBV_A"], "mini", 0, cache=False)
+def test_deterministic_and_order_and_alias_invariant(study):
+    from sm_nb import Study
+
+    a = study.train(TWO, cache=False)
+    b = Study("mini", 0).train(["amsr2_10.7_tbh_d", "SMAP_TBV_A"], cache=False)
     xr.testing.assert_identical(a.prediction, b.prediction)
     xr.testing.assert_identical(a.cv_prediction, b.cv_prediction)
     assert a.row()["rho_temporal"] == b.row()["rho_temporal"]
     assert a.inputs == ("SMAP_TBV_A", "AMSR2_TBH_D") and b.inputs == ("SMAP_TBV_A", "AMSR2_10.7_TBH_D")
-    c = selection.train_combination(TWO, "mini", 1, cache=False)
+    c = study.train(TWO, cache=False, random_state=1)
     assert not np.allclose(a.prediction.values, c.prediction.values, equal_nan=True)
 
 
-def test_cache_hit_is_identical_and_faster(mini):
+def test_cache_hit_is_identical_and_faster(study):
+    from sm_nb import Study
+
     kw = {"hidden_units": 7, "n_restarts": 3}  # settings no other test uses: the first call trains
     t0 = time.perf_counter()
-    fresh = selection.train_combination(TWO, "mini", 0, **kw)
+    fresh = study.train(TWO, **kw)
     t_fresh = time.perf_counter() - t0
     t0 = time.perf_counter()
-    hit = selection.train_combination(list(reversed(TWO)), "mini", 0, **kw)
+    hit = Study("mini", 0).train(list(reversed(TWO)), **kw)
     t_hit = time.perf_counter() - t0
     assert not fresh.from_cache and hit.from_cache and hit.path == fresh.path
     assert t_hit < t_fresh
@@ -74,29 +83,26 @@ def test_cache_hit_is_identical_and_faster(mini):
     pd.testing.assert_frame_equal(fresh.counts, hit.counts, check_dtype=False)
     np.testing.assert_array_equal(fresh.model.predict(np.array([[250.0, 240.0]])),
                                   hit.model.predict(np.array([[250.0, 240.0]])))
-    other = selection.train_combination(TWO, "mini", 0, hidden_units=7, n_restarts=3, cv_folds=2)
+    other = study.train(TWO, hidden_units=7, n_restarts=3, cv_folds=2)
     assert not other.from_cache and other.path != fresh.path  # settings are part of the key
 
 
-def test_parallel_equals_serial(mini):
+def test_parallel_equals_serial(study):
+    from sm_nb import Study
+
     combos = [["SMAP_TBV_A"], ["AMSR2_TBH_D"], TWO, ["SMAP_TBV_A", "DEM"]]
-    kw = {"config": "mini", "seed": 0, "cache": False, "progress": False}
-    serial = selection.evaluate_combinations(combos, **kw)
-    parallel = selection.evaluate_combinations(combos, parallel=True, n_workers=2, **kw)
+    kw = {"cache": False, "progress": False}
+    serial = study.evaluate(combos, **kw)
+    parallel = Study("mini", 0).evaluate(combos, parallel=True, n_workers=2, **kw)
     cols = ["inputs", *METRICS, "n_samples", "n_train"]
     pd.testing.assert_frame_equal(serial[cols], parallel[cols])
+    # the xarray-level function gives the same rows from one input Dataset and the target
+    cube = study.inputs(["SMAP_TBV_A", "AMSR2_TBH_D", "DEM"])
+    plain = selection.evaluate_combinations(combos, cube, study.target(), random_state=0, progress=False)
+    pd.testing.assert_frame_equal(serial[cols], plain[cols])
 
 
-@pytest.mark.slow
-def test_parallel_processes_equals_serial(mini):
-    combos = [["SMAP_TBV_A"], TWO]
-    kw = {"config": "mini", "seed": 0, "cache": False, "progress": False}
-    serial = selection.evaluate_combinations(combos, **kw)
-    procs = selection.evaluate_combinations(combos, parallel=True, scheduler="processes", n_workers=2, **kw)
-    pd.testing.assert_frame_equal(serial[METRICS], procs[METRICS])
-
-
-def test_cv_holds_out_whole_pixels(mini, monkeypatch):
+def test_cv_holds_out_whole_pixels(study, monkeypatch):
     seen = {}
     real = selection.spatial_cv_splits
 
@@ -106,7 +112,7 @@ def test_cv_holds_out_whole_pixels(mini, monkeypatch):
         return fold_map, splits
 
     monkeypatch.setattr(selection, "spatial_cv_splits", spy)
-    r = selection.train_combination(TWO, "mini", 0, cv_folds=3, cache=False)
+    r = study.train(TWO, cv_folds=3, cache=False)
     _, n_lat, n_lon = seen["shape"]
     pixel = seen["positions"] % (n_lat * n_lon)
     tested = np.zeros(pixel.size, dtype=int)
@@ -136,51 +142,47 @@ def test_spatial_folds_are_whole_balanced_blocks():
         selection.spatial_folds(4, 5, 30)
 
 
-def test_unknown_and_duplicate_inputs_and_bad_settings(mini):
+def test_unknown_and_duplicate_inputs_and_bad_settings(study):
     with pytest.raises(ConfigError, match=r"unknown input name\(s\) \['SMAP_TBX_A'\]; expected one of .*SMAP_TBV_A"):
-        selection.train_combination(["SMAP_TBX_A"], "mini", 0)
+        study.train(["SMAP_TBX_A"])
     with pytest.raises(ConfigError, match="both denote 'AMSR2_10.7_TBH_D'"):
-        selection.train_combination(["AMSR2_TBH_D", "AMSR2_10.7_TBH_D"], "mini", 0)
+        study.train(["AMSR2_TBH_D", "AMSR2_10.7_TBH_D"])
     with pytest.raises(ConfigError, match=r"unknown input name\(s\) \['NOPE'\]"):
-        selection.evaluate_combinations([["SMAP_TBV_A"], ["NOPE"]], "mini", 0, progress=False)
+        study.evaluate([["SMAP_TBV_A"], ["NOPE"]], progress=False)
     with pytest.raises(ConfigError, match="combinations is empty"):
-        selection.evaluate_combinations([], "mini", 0)
+        study.evaluate([])
     with pytest.raises(ConfigError, match="cv_folds=1; expected 0"):
-        selection.train_combination(TWO, "mini", 0, cv_folds=1)
+        study.train(TWO, cv_folds=1)
     with pytest.raises(ConfigError, match="hidden_units=0; expected an integer >= 1"):
-        selection.train_combination(TWO, "mini", 0, hidden_units=0)
+        study.train(TWO, hidden_units=0)
     with pytest.raises(ConfigError, match="max_train_samples=5; expected an integer >= 20"):
-        selection.train_combination(TWO, "mini", 0, max_train_samples=5)
-    with pytest.raises(ConfigError, match="scheduler='gpu'"):
-        selection.evaluate_combinations([TWO], "mini", 0, parallel=True, scheduler="gpu")
+        study.train(TWO, max_train_samples=5)
+    with pytest.raises(ConfigError, match="random_state=-1"):
+        study.train(TWO, random_state=-1)
 
 
-def _patched_inputs(monkeypatch, change):
-    real = selection.build_inputs
-
-    def fake(names, *args, **kwargs):
-        return change(real(names, *args, **kwargs))
-
-    monkeypatch.setattr(selection, "build_inputs", fake)
-
-
-def test_no_overlapping_samples(mini, monkeypatch):
-    def disjoint(ds):
-        a, b = list(ds.data_vars)
-        return ds.assign({b: ds[b].where(ds[a].isnull())})
-
-    _patched_inputs(monkeypatch, disjoint)
-    with pytest.raises(DataError, match=r"no sample has all of the inputs \['SMAP_TBV_A', 'AMSR2_10.7_TBH_D'\]"):
-        selection.train_combination(TWO, "mini", 0, cache=False)
+def test_no_overlapping_samples(study):
+    ds = study.inputs(TWO)
+    a, b = list(ds.data_vars)
+    ds = ds.assign({b: ds[b].where(ds[a].isnull())})
+    with pytest.raises(DataError, match=r"no sample has all of the inputs \['SMAP_TBV_A', 'AMSR2_TBH_D'\]"):
+        selection.train_combination(ds, study.target())
 
 
-def test_constant_input(mini, monkeypatch):
-    _patched_inputs(monkeypatch, lambda ds: ds.assign(DEM=ds["DEM"] * 0 + 3000.0))
+def test_constant_input(study):
+    ds = study.inputs(["SMAP_TBV_A", "DEM"])
+    ds = ds.assign(DEM=ds["DEM"] * 0 + 3000.0)
     with pytest.raises(DataError, match=r"combination SMAP_TBV_A \+ DEM: input\(s\) \['DEM'\] constant"):
-        selection.train_combination(["SMAP_TBV_A", "DEM"], "mini", 0, cache=False)
+        selection.train_combination(ds, study.target())
 
 
-def test_diverging_training_is_an_error_never_nan(mini, monkeypatch):
+def test_target_on_another_grid(study):
+    ds = study.inputs(["SMAP_TBV_A"])
+    with pytest.raises(DataError, match="regrid the target"):
+        selection.train_combination(ds, study.target().isel(lat=slice(1, None)))
+
+
+def test_diverging_training_is_an_error_never_nan(study, monkeypatch):
     from sm_nb import _lm, nn
 
     def diverge(*args, **kwargs):
@@ -188,34 +190,37 @@ def test_diverging_training_is_an_error_never_nan(mini, monkeypatch):
 
     monkeypatch.setattr(_lm, "train_lm", diverge)
     with pytest.raises(DataError, match="combination SMAP_TBV_A: training diverged"):
-        selection.train_combination(["SMAP_TBV_A"], "mini", 0, cache=False)
+        study.train(["SMAP_TBV_A"], cache=False)
     monkeypatch.undo()
     monkeypatch.setattr(nn.LMRegressor, "predict", lambda self, X: np.full(len(X), np.nan))
     with pytest.raises(DataError, match="non-finite predictions .* the training diverged"):
-        selection.train_combination(["SMAP_TBV_A"], "mini", 0, cache=False)
+        study.train(["SMAP_TBV_A"], cache=False)
 
 
-def test_clear_experiment_cache(mini):
-    selection.train_combination(["SMAP_TBV_A"], "mini", 0, hidden_units=3, n_restarts=1)
-    assert selection.clear_experiment_cache(config="mini", seed=99) == 0
-    assert selection.clear_experiment_cache(config="mini") >= 1
-    again = selection.train_combination(["SMAP_TBV_A"], "mini", 0, hidden_units=3, n_restarts=1)
+def test_clear_experiment_cache(study):
+    from sm_nb import Study
+    from sm_nb.experiments import clear_experiment_cache
+
+    study.train(["SMAP_TBV_A"], hidden_units=3, n_restarts=1)
+    assert clear_experiment_cache(config="mini", seed=99) == 0
+    assert clear_experiment_cache(config="mini") >= 1
+    again = Study("mini", 0).train(["SMAP_TBV_A"], hidden_units=3, n_restarts=1)
     assert not again.from_cache
 
 
-def test_result_maps(mini):
-    r = selection.train_combination(["SMAP_TBV_A"], "mini", 0)
-    maps = selection.result_maps(r, "SMAP_TBV_A")
+def test_result_maps(study):
+    r = study.train(["SMAP_TBV_A"])
+    maps = study.result_maps(r, "SMAP_TBV_A")
     assert set(maps) == {"input", "sm_mean", "rho_temporal", "cv_rho_temporal"}
     assert maps["input"].attrs["units"] == "K" and maps["sm_mean"].attrs["units"] == "m3 m-3"
     assert all(m.dims == ("lat", "lon") for m in maps.values())
 
 
-def test_selection_explorer_trains_on_click(mini):
+def test_selection_explorer_trains_on_click(study):
     pytest.importorskip("panel")
     from sm_nb import widgets
 
-    w = widgets.selection_explorer(["SMAP_TBV_A", "DEM", "NDVI"], "mini", 0, initial=["SMAP_TBV_A"],
+    w = widgets.selection_explorer(study, ["SMAP_TBV_A", "DEM", "NDVI"], initial=["SMAP_TBV_A"],
                                    paper=paper.table5(), train_kwargs={"cv_folds": 0})
     grid, (button, bar), status, table, maps = w.objects[0], w.objects[1].objects, *w.objects[2:]
     assert "SMAP_TBV_A" in status.object and len(table.object) == 1 and len(maps.objects) == 1
