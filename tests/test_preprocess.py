@@ -259,7 +259,7 @@ def test_unknown_and_duplicate_names():
     with pytest.raises(ConfigError, match="names is empty"):
         P.resolve_inputs([])
     with pytest.raises(ConfigError, match="grid is 'medium'"):
-        P.build_inputs(["DEM"], "mini", grid="medium")
+        P.build_inputs(["DEM"], {}, None, grid="medium")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,8 +319,15 @@ def test_stack_features_errors():
 NAMES = ["SMAP_TBV_A", "AMSR2_TBH_D", "ASCAT_BTI_A", "NDVI", "DEM"]
 
 
-def test_feature_table_on_mini(mini):
-    ft = P.feature_table(NAMES, "mini", 0)
+@pytest.fixture
+def study(mini):
+    from sm_nb import Study
+
+    return Study("mini", 0)
+
+
+def test_feature_table_on_mini(study):
+    ft = P.stack_features(study.inputs(NAMES), study.target())
     n = ft.n_samples
     assert n > 0 and ft.X.shape == (n, len(NAMES)) and ft.y.shape == (n,)
     assert ft.n_candidates == len(MINI.dates) * COARSE.size == n + ft.counts["dropped"].sum()
@@ -328,12 +335,10 @@ def test_feature_table_on_mini(mini):
     assert np.isfinite(ft.X.values).all()
     tb = ft.X.sel(feature="SMAP_TBV_A")
     assert 100 < float(tb.min()) and float(tb.max()) < 320  # K
-    assert ft.X.attrs["config"] == "mini" and ft.X.attrs["seed"] == 0
 
 
-def test_build_inputs_coarse_on_mini(mini):
-    P.clear_cache()
-    ds = P.build_inputs(NAMES + ["LST", "SLOPE", "AMSR2_MPDI_D"], "mini", 0)
+def test_build_inputs_coarse_on_mini(study):
+    ds = study.inputs(NAMES + ["LST", "SLOPE", "AMSR2_MPDI_D"])
     assert dict(ds.sizes) == {"time": len(MINI.dates), "lat": 4, "lon": 5}
     for v in ds.data_vars:
         assert ds[v].dims == ("time", "lat", "lon") and "units" in ds[v].attrs
@@ -343,24 +348,27 @@ def test_build_inputs_coarse_on_mini(mini):
     assert (ds["DEM"] == ds["DEM"].isel(time=0)).all() and np.isfinite(ds["DEM"].values).all()
     assert float(ds["ASCAT_BTI_A"].min()) == 0.0 and float(ds["ASCAT_BTI_A"].max()) == 1.0
     # MPDI from the regridded Tbs (eq. 1)
-    tb = P.build_inputs(["AMSR2_TBV_D", "AMSR2_TBH_D"], "mini", 0)
+    tb = study.inputs(["AMSR2_TBV_D", "AMSR2_TBH_D"])
     np.testing.assert_allclose(ds["AMSR2_MPDI_D"], (tb["AMSR2_TBV_D"] - tb["AMSR2_TBH_D"]) / (tb["AMSR2_TBV_D"] + tb["AMSR2_TBH_D"]), rtol=1e-5)
     # NDVI is constant inside each 16-day window
-    starts = pd.DatetimeIndex(P._open("modis_ndvi_evi", MINI, 0)["time"].values)
+    starts = pd.DatetimeIndex(study.open("modis_ndvi_evi")["time"].values)
     window = np.searchsorted(starts, ds["time"].values, side="right")
     ndvi = ds["NDVI"].values
     for w in np.unique(window):
         block = ndvi[window == w]
         np.testing.assert_array_equal(block, np.broadcast_to(block[0], block.shape))
-    # cached: a second call reuses the same coarse arrays
-    again = P.build_inputs(["SMAP_TBV_A"], "mini", 0)
+    # memoised: a second call reuses the same coarse arrays
+    again = study.inputs(["SMAP_TBV_A"])
     np.testing.assert_array_equal(again["SMAP_TBV_A"].values, ds["SMAP_TBV_A"].values)
-    assert any(k[3] == "SMAP_TBV_A" for k in P._CACHE)
+    assert any(k[1] == "SMAP_TBV_A" for k in study._memo)
+    # the same cube from the products as a plain dict of Datasets, without a memo
+    plain = P.build_inputs(["SMAP_TBV_A"], {"smap_tb": study.open("smap_tb")}, study.area)
+    xr.testing.assert_identical(plain, again)
 
 
-def test_build_inputs_fine_replicates_microwave(mini):
-    coarse = P.build_inputs(["SMAP_TBV_A", "ASCAT_BTI", "DEM", "NDVI"], "mini", 0)
-    fine = P.build_inputs(["SMAP_TBV_A", "ASCAT_BTI", "DEM", "NDVI"], "mini", 0, grid="fine")
+def test_build_inputs_fine_replicates_microwave(study):
+    coarse = study.inputs(["SMAP_TBV_A", "ASCAT_BTI", "DEM", "NDVI"])
+    fine = study.inputs(["SMAP_TBV_A", "ASCAT_BTI", "DEM", "NDVI"], grid="fine")
     assert dict(fine.sizes) == {"time": len(MINI.dates), "lat": FINE.shape[0], "lon": FINE.shape[1]}
     assert fine["SMAP_TBV_A"].chunks is not None  # lazy
     for v in ("SMAP_TBV_A", "ASCAT_BTI"):
@@ -371,35 +379,35 @@ def test_build_inputs_fine_replicates_microwave(mini):
     assert fine["DEM"].isel(time=0).std() > 0 and fine["NDVI"].attrs["units"] == "1"
 
 
-def test_lst_keeps_cloud_gaps(mini):
-    lst = P.build_inputs(["LST"], "mini", 0)["LST"]
+def test_lst_keeps_cloud_gaps(study):
+    lst = study.inputs(["LST"])["LST"]
     v = lst.values
     assert lst.attrs["units"] == "K" and np.isnan(v).any() and np.isfinite(v).any()
     assert 230 < np.nanmin(v) and np.nanmax(v) < 330
 
 
-def test_callers_cannot_corrupt_the_cache(mini):
-    first = P.build_inputs(["SMAP_TBV_A", "DEM"], "mini", 0)
+def test_callers_cannot_corrupt_the_cache(study):
+    first = study.inputs(["SMAP_TBV_A", "DEM"])
     keep = first["SMAP_TBV_A"].values.copy()
     first["SMAP_TBV_A"].values[:] = -1.0
     first["DEM"].values[:] = -1.0
-    again = P.build_inputs(["SMAP_TBV_A", "DEM"], "mini", 0)
+    again = study.inputs(["SMAP_TBV_A", "DEM"])
     np.testing.assert_array_equal(again["SMAP_TBV_A"].values, keep)
     assert float(again["DEM"].min()) > 0
-    y = P.build_target("cldas_sm", "mini", 0)
+    y = study.target()
     y.values[:] = 0.0
-    assert float(P.build_target("cldas_sm", "mini", 0).max()) > 0
+    assert float(study.target().max()) > 0
     with pytest.raises(ConfigError, match="target 'smap' unknown; expected one of"):
-        P.build_target("smap", "mini", 0)
+        study.target("smap")
 
 
-def test_slope_sources(mini):
-    stored = P.build_inputs(["SLOPE"], "mini", 0)["SLOPE"].isel(time=0)
-    computed = P.build_inputs(["SLOPE"], "mini", 0, slope_source="elevation")["SLOPE"].isel(time=0)
-    dem = P._open("dem", MINI, 0)
+def test_slope_sources(study):
+    stored = study.inputs(["SLOPE"])["SLOPE"].isel(time=0)
+    computed = study.inputs(["SLOPE"], slope_source="elevation")["SLOPE"].isel(time=0)
+    dem = study.open("dem")
     np.testing.assert_allclose(stored.values, R.area_mean(dem["slope"], COARSE, 0.5).values, rtol=1e-6)
     np.testing.assert_allclose(computed.values, R.area_mean(P.slope(dem["elevation"]), COARSE, 0.5).values, rtol=1e-6)
     assert stored.attrs["units"] == computed.attrs["units"] == "degree"
     assert stored.attrs["source_variable"] == "slope" and computed.attrs["source_variable"] == "elevation"
     with pytest.raises(ConfigError, match="slope_source is 'srtm'"):
-        P.build_inputs(["SLOPE"], "mini", 0, slope_source="srtm")
+        study.inputs(["SLOPE"], slope_source="srtm")
