@@ -27,6 +27,7 @@ __all__ = [
     "CatalogEntry",
     "load_catalog",
     "open_dataset",
+    "dataset_table",
     "default_catalog_path",
     "REQUIRED_KEYS",
     "READERS",
@@ -232,3 +233,21 @@ def open_dataset(name: str, config: Any = "demo", seed: int = 0, catalog: str | 
     """
     cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
     return cat.open(name, config=config, seed=seed)
+
+
+def dataset_table(catalog: Any = None) -> pd.DataFrame:
+    """The datasets' resolution, grid, overpass and units (from ``Catalog.table()``).
+
+    Parameters
+    ----------
+    catalog : Catalog, path or None
+        A :class:`sm_nb.catalog.Catalog`, a catalog path, or ``None`` for the default catalog.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``dataset, resolution, grid, overpass, units`` (one row per dataset).
+    """
+    cat = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+    return cat.table().reset_index()[["dataset", "resolution", "grid", "overpass", "units"]]
+

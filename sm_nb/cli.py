@@ -5,6 +5,7 @@ Examples
 sm-nb scenario --config demo --seed 0
 sm-nb run --config demo --seed 0 --output output/demo
 sm-nb catalog
+sm-nb export-real-format --config demo OUTDIR
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .exceptions import SmNbError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "add_export_parser", "run_export"]
 
 
 def _seed(text: str) -> int:
@@ -26,6 +28,45 @@ def _seed(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"seed {value} is negative; expected a non-negative integer")
     return value
+
+
+def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``export-real-format`` verb to the ``sm-nb`` sub-command parsers.
+
+    Parameters
+    ----------
+    subparsers : argparse sub-parsers action
+        As returned by ``ArgumentParser.add_subparsers``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The verb's parser; its ``handler`` default is :func:`run_export`.
+    """
+    from .export import EXPORTERS
+
+    p = subparsers.add_parser("export-real-format", help="write the synthetic scenario as real-format files plus a catalog")
+    p.add_argument("outdir", help="output folder")
+    p.add_argument("--config", default="demo", help="mini, demo or full (default demo)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--products", nargs="*", default=None, help=f"only these folders ({', '.join(EXPORTERS)})")
+    p.add_argument("--start", default=None, help="first day to write (YYYY-MM-DD; default the scenario's first)")
+    p.add_argument("--end", default=None, help="last day to write (YYYY-MM-DD)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=run_export)
+    return p
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Handler of ``sm-nb export-real-format`` (:func:`sm_nb.export.export_real_format`); prints where the catalog is."""
+    from .export import export_real_format
+
+    time = None
+    if args.start or args.end:
+        time = (args.start or "1900-01-01", args.end or "2100-12-31")
+    path = export_real_format(args.config, args.seed, args.outdir, products=args.products, time=time, progress=not args.quiet)
+    print(f"real-format files and catalog written; use it with SM_NB_CATALOG={path}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("catalog", help="list the datasets of data_catalog.yaml")
 
     from .downscale import add_downscale_parser
-    from .export import add_export_parser
 
     add_export_parser(sub)
     add_downscale_parser(sub)

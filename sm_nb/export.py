@@ -1,6 +1,6 @@
 """Write the synthetic scenario as files in the real products' layouts, plus a catalog pointing at them.
 
-``sm-nb export-real-format --config demo OUTDIR`` (or :func:`export_real_format`) writes
+``sm-nb export-real-format --config demo OUTDIR`` (see :mod:`sm_nb.cli`) or :func:`export_real_format` writes
 
 ===========================  ==============================================================
 folder                       files
@@ -24,7 +24,6 @@ ISMN 1e-4). Quantities a format cannot carry are documented in :data:`NOT_CARRIE
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ import yaml
 
 from .exceptions import ConfigError, DataError
 
-__all__ = ["export_real_format", "add_export_parser", "run_export", "FILES_ENTRIES", "NOT_CARRIED", "EXPORTERS"]
+__all__ = ["export_real_format", "FILES_ENTRIES", "NOT_CARRIED", "EXPORTERS"]
 
 #: catalog entry → (reader, path glob relative to OUTDIR, reader args)
 FILES_ENTRIES: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -381,27 +380,3 @@ def export_real_format(
     header = f"# sm_nb catalog written by `sm-nb export-real-format` (config {cfg.name}, seed {seed}).\n"
     path.write_text(header + yaml.safe_dump(raw, sort_keys=False, width=120))
     return path
-
-
-def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``export-real-format`` verb to the ``sm-nb`` sub-command parsers."""
-    p = subparsers.add_parser("export-real-format", help="write the synthetic scenario as real-format files plus a catalog")
-    p.add_argument("outdir", help="output folder")
-    p.add_argument("--config", default="demo", help="mini, demo or full (default demo)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--products", nargs="*", default=None, help=f"only these folders ({', '.join(EXPORTERS)})")
-    p.add_argument("--start", default=None, help="first day to write (YYYY-MM-DD; default the scenario's first)")
-    p.add_argument("--end", default=None, help="last day to write (YYYY-MM-DD)")
-    p.add_argument("--quiet", action="store_true")
-    p.set_defaults(handler=run_export)
-    return p
-
-
-def run_export(args: argparse.Namespace) -> int:
-    """Handler of ``sm-nb export-real-format``; prints where the catalog is."""
-    time = None
-    if args.start or args.end:
-        time = (args.start or "1900-01-01", args.end or "2100-12-31")
-    path = export_real_format(args.config, args.seed, args.outdir, products=args.products, time=time, progress=not args.quiet)
-    print(f"real-format files and catalog written; use it with SM_NB_CATALOG={path}")
-    return 0

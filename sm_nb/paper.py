@@ -1,7 +1,8 @@
 """The published numbers of Lv, Zhang & Zhu (2021) as tidy tables, for side-by-side display.
 
 Everything here is **the paper's**, typed in from the article (Remote Sens. 13, 1583): nothing is
-computed. Every table carries a ``source`` column naming the table or section, so that a frame
+computed. The published numbers are package data, ``sm_nb/data/paper/*.csv`` (one file per
+table, read with :mod:`importlib.resources`); this module adds the comparison logic. Every table carries a ``source`` column naming the table or section, so that a frame
 printed next to sm_nb's own numbers cannot be mistaken for them.
 
 * :func:`table3` — single microwave inputs, ascending and descending (32 values);
@@ -24,7 +25,9 @@ mapped to ASCAT's ascending pass, as ``sm_nb.preprocess`` does [A].
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -53,77 +56,12 @@ CITATION = "Lv, Zhang & Zhu (2021) Remote Sens. 13, 1583"
 #: the four columns of the paper's quality index (§2.2.2), as named by sm_nb.metrics
 METRICS = ("rho_spatial", "rho_temporal", "rmse", "mae")
 
-# Table 3, row by row: (sensor, band label, sm_nb name stem, ascending values, descending values);
-# values are (rho_spatial, rho_temporal, RMSE, MAE).
-_T3 = [
-    ("SMAP", "1.41 Tbv", "SMAP_TBV", (0.388, 0.322, 0.065, 0.053), (0.374, 0.235, 0.066, 0.055)),
-    ("SMAP", "1.41 Tbh", "SMAP_TBH", (0.254, 0.333, 0.067, 0.055), (0.306, 0.260, 0.068, 0.056)),
-    ("SMAP", "1.41 MPDI", "SMAP_MPDI", (0.186, 0.291, 0.069, 0.057), (0.121, 0.259, 0.070, 0.058)),
-    ("AMSR2", "6.9 Tbv", "AMSR2_6.9_TBV", (0.159, 0.158, 0.070, 0.058), (0.250, 0.182, 0.068, 0.056)),
-    ("AMSR2", "6.9 Tbh", "AMSR2_6.9_TBH", (0.396, 0.187, 0.064, 0.052), (0.474, 0.182, 0.062, 0.050)),
-    ("AMSR2", "6.9 MPDI", "AMSR2_6.9_MPDI", (0.486, 0.186, 0.063, 0.051), (0.509, 0.214, 0.061, 0.050)),
-    ("AMSR2", "7.3 Tbv", "AMSR2_7.3_TBV", (0.171, 0.176, 0.069, 0.057), (0.275, 0.166, 0.067, 0.056)),
-    ("AMSR2", "7.3 Tbh", "AMSR2_7.3_TBH", (0.406, 0.191, 0.063, 0.052), (0.488, 0.194, 0.061, 0.050)),
-    ("AMSR2", "7.3 MPDI", "AMSR2_7.3_MPDI", (0.491, 0.186, 0.062, 0.051), (0.511, 0.217, 0.061, 0.050)),
-    ("AMSR2", "10.7 Tbv", "AMSR2_10.7_TBV", (0.186, 0.201, 0.069, 0.057), (0.312, 0.216, 0.066, 0.054)),
-    ("AMSR2", "10.7 Tbh", "AMSR2_10.7_TBH", (0.459, 0.202, 0.062, 0.050), (0.525, 0.205, 0.059, 0.048)),
-    ("AMSR2", "10.7 MPDI", "AMSR2_10.7_MPDI", (0.513, 0.182, 0.061, 0.050), (0.529, 0.214, 0.060, 0.049)),
-    ("FY3C", "10.7 Tbv", "FY3C_10.7_TBV", (0.249, 0.183, 0.067, 0.055), (0.182, 0.232, 0.067, 0.055)),
-    ("FY3C", "10.7 Tbh", "FY3C_10.7_TBH", (0.471, 0.188, 0.061, 0.049), (0.428, 0.233, 0.060, 0.049)),
-    ("FY3C", "10.7 MPDI", "FY3C_10.7_MPDI", (0.511, 0.177, 0.060, 0.049), (0.470, 0.185, 0.060, 0.049)),
-]
-# the last row of Table 3 puts σ40 in the "Ascending" half and BTI in the "Descending" half:
-# two inputs side by side, not two passes (the paper never names the ASCAT pass)
-_T3_ASCAT = [
-    ("ASCAT", "σ40", "ASCAT_SIGMA40_A", (0.259, 0.334, 0.066, 0.054)),
-    ("ASCAT", "BTI", "ASCAT_BTI_A", (0.269, 0.336, 0.064, 0.053)),
-]
-_ASCAT_NOTE = ("printed in the last row of Table 3 (σ40 under 'Ascending', BTI under 'Descending'); "
-               "the paper gives no ASCAT pass, sm_nb maps it to the ascending pass [A]")
-
-_T4 = [  # paper label, sm_nb inputs (sm_nb column order), values
-    ("SMAP_TBV_A_AMSR2_TBH_D", ("SMAP_TBV_A", "AMSR2_TBH_D"), (0.621, 0.393, 0.053, 0.043)),
-    ("SMAP_TBV_A_AMSR2_TBH_D_σ40", ("SMAP_TBV_A", "AMSR2_TBH_D", "ASCAT_SIGMA40_A"), (0.604, 0.393, 0.051, 0.041)),
-    ("SMAP_TBV_A_AMSR2_TBH_D_BTI", ("SMAP_TBV_A", "AMSR2_TBH_D", "ASCAT_BTI_A"), (0.597, 0.401, 0.051, 0.041)),
-    ("SMAP_TBV_A_AMSR2_MPDI_D", ("SMAP_TBV_A", "AMSR2_MPDI_D"), (0.600, 0.362, 0.055, 0.044)),
-    ("SMAP_TBV_A_AMSR2_MPDI_D_σ40", ("SMAP_TBV_A", "AMSR2_MPDI_D", "ASCAT_SIGMA40_A"), (0.583, 0.354, 0.053, 0.043)),
-    ("SMAP_TBV_A_AMSR2_MPDI_D_BTI", ("SMAP_TBV_A", "AMSR2_MPDI_D", "ASCAT_BTI_A"), (0.573, 0.381, 0.053, 0.042)),
-]
-_T4_NOTE = {
-    "SMAP_TBV_A_AMSR2_MPDI_D": "§3.1 quotes ρ_temporal 0.354 for this combination; Table 4 prints 0.362 "
-                               "(0.354 is the σ40 row)",
-}
-
-_MW = ("SMAP_TBV_A", "AMSR2_TBH_D", "ASCAT_BTI_A")
-_T5 = [  # group, paper label (as printed, incl. its 'NSDDSI'), auxiliaries, values
-    ("microwave only", "TBV_TBH_BTI", (), (0.597, 0.401, 0.051, 0.041)),
-    ("vegetation", "TBV_TBH_BTI_NDVI", ("NDVI",), (0.623, 0.409, 0.050, 0.040)),
-    ("vegetation", "TBV_TBH_BTI_EVI", ("EVI",), (0.614, 0.409, 0.051, 0.040)),
-    ("terrain", "TBV_TBH_BTI_SLOPE", ("SLOPE",), (0.616, 0.407, 0.051, 0.040)),
-    ("terrain", "TBV_TBH_BTI_DEM", ("DEM",), (0.634, 0.412, 0.049, 0.039)),
-    ("terrain", "TBV_TBH_BTI_SLOPE_NDVI", ("NDVI", "SLOPE"), (0.636, 0.415, 0.050, 0.040)),
-    ("terrain", "TBV_TBH_BTI_DEM_NDVI", ("NDVI", "DEM"), (0.658, 0.443, 0.048, 0.038)),
-    ("terrain", "TBV_TBH_BTI_DEM_SLOPE_NDVI", ("NDVI", "DEM", "SLOPE"), (0.676, 0.450, 0.047, 0.037)),
-    ("land surface temperature", "TBV_TBH_BTI_LST", ("LST",), (0.604, 0.441, 0.049, 0.039)),
-    ("land surface temperature", "TBV_TBH_BTI_LST_NDVI", ("NDVI", "LST"), (0.617, 0.448, 0.049, 0.039)),
-    ("land surface temperature", "TBV_TBH_BTI_LST_NDVI_DEM_SLOPE", ("NDVI", "LST", "DEM", "SLOPE"),
-     (0.663, 0.477, 0.046, 0.036)),
-    ("surface reflectance", "TBV_TBH_BTI_NSDDSI", ("NSDSI",), (0.608, 0.410, 0.051, 0.040)),
-    ("surface reflectance", "TBV_TBH_BTI_NSDDSI_NDVI", ("NDVI", "NSDSI"), (0.631, 0.417, 0.050, 0.040)),
-    ("surface reflectance", "TBV_TBH_BTI_NSDDSI_NDVI_DEM_SLOPE", ("NDVI", "NSDSI", "DEM", "SLOPE"),
-     (0.684, 0.453, 0.047, 0.037)),
-    ("surface reflectance", "TBV_TBH_BTI_NSDDSI_NDVI_DEM_SLOPE_LST", ("NDVI", "LST", "NSDSI", "DEM", "SLOPE"),
-     (0.669, 0.475, 0.046, 0.036)),
-]
-
-_T6_STATIONS = ("Delingha", "Dulan", "Golmud", "Nuomuhong", "Tianjun", "Wulan")
-_T6 = {
-    "CLDAS": (0.427, 0.759, -0.025, -0.270, 0.391, 0.670),
-    "SMAP": (0.185, 0.762, -0.587, 0.193, 0.548, 0.776),
-    "AMSR2": (0.117, 0.328, -0.655, 0.051, 0.398, 0.584),
-    "DOWNSCALED": (0.212, 0.768, -0.524, 0.251, 0.620, 0.616),
-}
-
+#: the published tables are package data: ``sm_nb/data/paper/<name>.csv``, one row per
+#: published value set, typed in from the article; read by :func:`_read`
+_DATA = "data/paper"
+#: the numeric (float64) and boolean columns of the CSV files; every other column is text
+_FLOATS = (*METRICS, "r", "value")
+_BOOLS = ("preferred",)
 
 _TVH = "SMAP_TBV_A + AMSR2_TBH_D"
 _TVM = "SMAP_TBV_A + AMSR2_MPDI_D"
@@ -167,12 +105,22 @@ CLAIMS: dict[int, list[tuple[str, str, str]]] = {
 }
 
 
-def _label(names: Sequence[str]) -> str:
-    return " + ".join(names)
+def _read(name: str) -> pd.DataFrame:
+    """``sm_nb/data/paper/<name>.csv`` as a DataFrame: text columns as ``str`` (empty cells stay
+    ``""``), :data:`_FLOATS` columns as float64 (round-trip exact), :data:`_BOOLS` as bool."""
+    text = resources.files("sm_nb").joinpath(f"{_DATA}/{name}.csv").read_text(encoding="utf-8")
+    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    for col in df.columns:
+        if col in _FLOATS:
+            df[col] = df[col].astype("float64")
+        elif col in _BOOLS:
+            if not df[col].isin(["True", "False"]).all():
+                raise DataError(f"package data {name}.csv column {col!r} holds {sorted(set(df[col]))}; expected True/False")
+            df[col] = df[col] == "True"
+    return df
 
 
-def _frame(rows: list[dict], source: str) -> pd.DataFrame:
-    df = pd.DataFrame(rows)
+def _frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
     df["source"] = f"{CITATION}, {source}"
     df.attrs = {"source": f"{CITATION}, {source}", "note": "published values, not computed by sm_nb"}
     return df
@@ -195,16 +143,7 @@ def table3() -> pd.DataFrame:
     by side, not two passes. Both are mapped to the ascending ASCAT pass (the paper's "σ40" and
     "BTI" resolve to ``ASCAT_SIGMA40_A`` / ``ASCAT_BTI_A`` in :mod:`sm_nb.preprocess`) [A].
     """
-    rows = []
-    for sensor, band, stem, asc, desc in _T3:
-        for orbit, suffix, word, values in (("asc", "A", "ascending", asc), ("desc", "D", "descending", desc)):
-            rows.append({"sensor": sensor, "band": band, "orbit": orbit,
-                         "paper_label": f"{sensor} {band} ({word})", "inputs": f"{stem}_{suffix}",
-                         **dict(zip(METRICS, values, strict=True)), "note": ""})
-    for sensor, band, name, values in _T3_ASCAT:
-        rows.append({"sensor": sensor, "band": band, "orbit": "n/a", "paper_label": f"{sensor} {band}",
-                     "inputs": name, **dict(zip(METRICS, values, strict=True)), "note": _ASCAT_NOTE})
-    return _frame(rows, "Table 3")
+    return _frame(_read("table3"), "Table 3")
 
 
 def table4() -> pd.DataFrame:
@@ -217,9 +156,7 @@ def table4() -> pd.DataFrame:
         the four metrics, ``note`` and ``source``. ``AMSR2_TBH_D``/``AMSR2_MPDI_D`` are the
         10.7 GHz descending channel (the table's footnote); σ40 and BTI are ASCAT's [A: ascending].
     """
-    rows = [{"paper_label": label, "inputs": _label(names), **dict(zip(METRICS, values, strict=True)),
-             "note": _T4_NOTE.get(label, "")} for label, names, values in _T4]
-    return _frame(rows, "Table 4")
+    return _frame(_read("table4"), "Table 4")
 
 
 def table5() -> pd.DataFrame:
@@ -234,13 +171,7 @@ def table5() -> pd.DataFrame:
         ``note`` and ``source``. The first row repeats Table 4's third row; the last is the final
         network of §3.2 and §4.
     """
-    rows = []
-    for group, label, aux, values in _T5:
-        note = "same as Table 4, row 3" if not aux else (
-            "the paper's final network (§3.2, §4)" if len(aux) == 5 else "")
-        rows.append({"group": group, "paper_label": label, "inputs": _label(_MW + aux),
-                     **dict(zip(METRICS, values, strict=True)), "note": note})
-    return _frame(rows, "Table 5")
+    return _frame(_read("table5"), "Table 5")
 
 
 def table6() -> pd.DataFrame:
@@ -254,9 +185,7 @@ def table6() -> pd.DataFrame:
         Pivot with ``df.pivot(index="product", columns="station", values="r")`` for the
         printed layout.
     """
-    rows = [{"product": product, "station": st, "r": r}
-            for product, values in _T6.items() for st, r in zip(_T6_STATIONS, values, strict=True)]
-    return _frame(rows, "Table 6")
+    return _frame(_read("table6"), "Table 6")
 
 
 def tc_figures() -> pd.DataFrame:
@@ -277,24 +206,7 @@ def tc_figures() -> pd.DataFrame:
     that inequality and the claim that the NN has the lowest error variance true, so it is
     marked ``preferred``; both rows are kept.
     """
-    ev, one = "(m3 m-3)2", "1"
-    rows = [
-        ("NN", "median_r", 0.811, one, "§3.3, abstract, §4", True, ""),
-        ("NN", "q1_r", 0.681, one, "§3.3, §4", True, ""),
-        ("NN", "lower_outlier_r", 0.338, one, "§3.3", True, "lower-limit outlier of the box plot"),
-        ("FY3C", "median_r", 0.792, one, "§3.3", True, ""),
-        ("FY3C", "q1_r", 0.594, one, "§3.3", True, ""),
-        ("FY3C", "lower_outlier_r", 0.115, one, "§3.3", True, "lower-limit outlier of the box plot"),
-        ("GEOS-5", "median_r", 0.516, one, "§3.3", True, ""),
-        ("NN", "median_error_variance", 0.00003, ev, "abstract, §4", True,
-         "§3.3 prints 0.0003 instead; only 0.00003 agrees with the stated order NN < FY3C < GEOS-5"),
-        ("NN", "median_error_variance", 0.0003, ev, "§3.3", False,
-         "as printed in §3.3; contradicts the abstract, §4 and the inequality it is part of"),
-        ("FY3C", "median_error_variance", 0.00017, ev, "§3.3", True, ""),
-        ("GEOS-5", "median_error_variance", 0.00030, ev, "§3.3", True, ""),
-    ]
-    cols = ["product", "statistic", "value", "units", "where", "preferred", "note"]
-    return _frame([dict(zip(cols, r, strict=True)) for r in rows], "§3.3, Figure 8, abstract and §4")
+    return _frame(_read("tc_figures"), "§3.3, Figure 8, abstract and §4")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,15 +19,13 @@ from scipy.stats import norm
 from sm_nb.exceptions import DataError
 from sm_nb.scenario import grids
 from sm_nb.scenario.config import get_config
-from sm_nb.scenario.insitu import GaugeRecorder, StationRecorder
+from sm_nb.scenario.insitu import GaugeRecorder, StationRecorder, SwiFilter, soil_water_index
 from sm_nb.scenario.models import CldasModel, Geos5Model, frozen_proxy, gauge_distance_km
 from sm_nb.scenario.randomfields import gaussian_field
 from sm_nb.scenario.waterbalance import (
     FLUX_NAMES,
-    SwiFilter,
     WaterBalance,
     WaterBalanceParams,
-    soil_water_index,
 )
 
 # class soils of spec §3 and typical summer forcing (ks: Rawls-type values [A])

@@ -401,7 +401,7 @@ def test_srtm_geotiff(tmp_path):
 def test_export_cli_verb(mini, tmp_path):
     import argparse
 
-    from sm_nb.export import add_export_parser
+    from sm_nb.cli import add_export_parser
 
     parser = argparse.ArgumentParser(prog="sm-nb")
     add_export_parser(parser.add_subparsers(dest="command"))

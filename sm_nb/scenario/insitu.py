@@ -3,7 +3,8 @@
 Both recorders are fed by the generator's day loop and sample the fine-grid truth at the
 pixel nearest to each site; ``to_dataset()`` returns an ``xr.Dataset`` with dims
 ``(station, time)``, the site name as the ``station`` coordinate and ``name``/``lat``/``lon``/
-``elevation`` coordinates along ``station``.
+``elevation`` coordinates along ``station``. Stations report the soil water index of the
+truth (:class:`SwiFilter`, :func:`soil_water_index`: the recursive exponential filter).
 """
 
 from __future__ import annotations
@@ -19,14 +20,94 @@ from ..exceptions import DataError
 from . import grids
 from .config import ScenarioConfig
 from .randomfields import rng_for
-from .waterbalance import SwiFilter
 
-__all__ = ["StationRecorder", "GaugeRecorder", "KAPPA_RAIN", "KAPPA_SNOW"]
+__all__ = ["StationRecorder", "GaugeRecorder", "SwiFilter", "soil_water_index", "KAPPA_RAIN", "KAPPA_SNOW"]
 
 #: gauge catch ratios (undercatch) for rain and snow [A]
 KAPPA_RAIN = 0.92
 KAPPA_SNOW = 0.75
 _EPOCH = pd.Timestamp("2000-01-01")
+
+
+
+# ----------------------------------------------------------------------------------------
+# Soil water index (recursive exponential filter)
+# ----------------------------------------------------------------------------------------
+class SwiFilter:
+    """Streaming soil water index, one observation time at a time.
+
+    Parameters
+    ----------
+    t_days : float
+        Characteristic time T, days (3 d default; 2–6 d in spec §11).
+
+    Notes
+    -----
+    Albergel et al. (2008) recursive form of Wagner et al. (1999):
+    SWI_n = SWI_{n−1} + K_n(θ_n − SWI_{n−1}), K_n = K_{n−1}/(K_{n−1} + e^{−(t_n − t_{n−1})/T}),
+    K_0 = 1, SWI_0 = θ_0. Elements with NaN input keep their state; the gap enters the next
+    t_n − t_{n−1}.
+    """
+
+    def __init__(self, t_days: float = 3.0) -> None:
+        if not t_days or t_days <= 0:
+            raise DataError(f"SWI characteristic time T is {t_days!r}; expected > 0 days")
+        self.t_days = float(t_days)
+        self.swi: np.ndarray | None = None
+        self._gain: np.ndarray | None = None
+        self._t_last: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return f"<SwiFilter T={self.t_days:g} d, {'empty' if self.swi is None else self.swi.shape}>"
+
+    def update(self, theta: np.ndarray | float, t_days: float) -> np.ndarray:
+        """Ingest θ observed at time ``t_days`` (days) and return the SWI (NaN where never observed)."""
+        x = np.asarray(theta, dtype=np.float64)
+        if self.swi is None:
+            self.swi = np.full(x.shape, np.nan)
+            self._gain = np.ones(x.shape)
+            self._t_last = np.full(x.shape, np.nan)
+        ok = np.isfinite(x)
+        first = ok & ~np.isfinite(self._t_last)
+        nxt = ok & ~first
+        with np.errstate(invalid="ignore", over="ignore"):
+            k = self._gain / (self._gain + np.exp(-(t_days - self._t_last) / self.t_days))
+            self._gain = np.where(nxt, k, np.where(first, 1.0, self._gain))
+            self.swi = np.where(first, x, np.where(nxt, self.swi + self._gain * (x - self.swi), self.swi))
+        self._t_last = np.where(ok, t_days, self._t_last)
+        return self.swi.copy()
+
+
+def soil_water_index(theta_series: np.ndarray, dt_days: float | np.ndarray, T: float = 3.0) -> np.ndarray:
+    """Soil water index of a series along its first axis (Wagner 1999 / Albergel 2008 filter).
+
+    Parameters
+    ----------
+    theta_series : array (time, ...), m3 m-3
+        Surface moisture; NaN = no observation (the gap lengthens the next Δt).
+    dt_days : float or array (time,), days
+        Regular spacing, or the observation times themselves.
+    T : float, days
+        Characteristic time.
+
+    Returns
+    -------
+    ndarray (time, ...), m3 m-3
+        SWI at every time; NaN where the input is NaN (the state is carried over the gap).
+    """
+    x = np.asarray(theta_series, dtype=np.float64)
+    if x.ndim == 0:
+        raise DataError("theta_series is a scalar; expected an array with time as the first axis")
+    times = np.asarray(dt_days, dtype=np.float64)
+    if times.ndim == 0:
+        times = np.arange(x.shape[0]) * float(times)
+    elif times.shape != (x.shape[0],):
+        raise DataError(f"dt_days has shape {times.shape}; expected a scalar or ({x.shape[0]},) times")
+    filt = SwiFilter(T)
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = np.where(np.isfinite(x[i]), filt.update(x[i], times[i]), np.nan)
+    return out
 
 
 def _sites(table: pd.DataFrame, grid: grids.Grid, what: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
