@@ -6,18 +6,22 @@ sm-nb scenario --config demo --seed 0
 sm-nb run --config demo --seed 0 --output output/demo
 sm-nb catalog
 sm-nb export-real-format --config demo OUTDIR
+sm-nb downscale --config demo --output output/sm.zarr --start 2017-07-01 --end 2017-07-31
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .exceptions import SmNbError
+import pandas as pd
 
-__all__ = ["main", "build_parser", "add_export_parser", "run_export"]
+from .exceptions import ConfigError, SmNbError
+
+__all__ = ["main", "build_parser", "add_export_parser", "run_export", "add_downscale_parser", "run_downscale"]
 
 
 def _seed(text: str) -> int:
@@ -69,6 +73,62 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_downscale_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``sm-nb downscale`` (train on the final inputs, then downscale) to the sub-commands."""
+    p = subparsers.add_parser("downscale", help="train the NN on the coarse grid and downscale it to the fine grid (zarr)")
+    p.add_argument("--config", default="demo", help="mini, demo or full (default demo)")
+    p.add_argument("--seed", type=_seed, default=0, help="scenario realisation (default 0)")
+    p.add_argument("--random-state", type=_seed, default=None, help="network initialisation and sampling (default: the seed)")
+    p.add_argument("--catalog", default=None, help="data_catalog.yaml (default $SM_NB_CATALOG or the shipped one)")
+    p.add_argument("--output", required=True, help="zarr store to write (replaced atomically)")
+    p.add_argument("--inputs", nargs="+", default=None, help="NN inputs (default the paper's final inputs, sm_nb.selection.FINAL_INPUTS)")
+    p.add_argument("--start", default=None, help="first day (YYYY-MM-DD)")
+    p.add_argument("--end", default=None, help="last day (YYYY-MM-DD)")
+    p.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler (tcp://host:8786)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run_downscale)
+    return p
+
+
+def _day(text: str | None, what: str, days: pd.DatetimeIndex) -> pd.Timestamp | None:
+    if text is None:
+        return None
+    valid = f"{days[0].date()} … {days[-1].date()}"
+    try:
+        day = pd.Timestamp(datetime.date.fromisoformat(text))
+    except ValueError:
+        raise ConfigError(f"{what} {text!r} is not a date; expected YYYY-MM-DD within the season {valid}") from None
+    if day < days[0] or day > days[-1]:
+        raise ConfigError(f"{what} {text} is outside the season; expected a day within {valid}")
+    return day
+
+
+def run_downscale(args: argparse.Namespace) -> int:
+    """Handler of ``sm-nb downscale``: train (or load the cached network), downscale, print the store and its coverage."""
+    from .selection import FINAL_INPUTS
+    from .study import Study
+
+    study = Study(args.config, args.seed, args.catalog, progress=not args.quiet)
+    start, end = _day(args.start, "--start", study.days), _day(args.end, "--end", study.days)
+    if start is not None and end is not None and start > end:
+        raise ConfigError(f"--start {args.start} is after --end {args.end}")
+    client = None
+    if args.scheduler:
+        from dask.distributed import Client
+
+        client = Client(args.scheduler)
+    try:
+        result = study.train(args.inputs or FINAL_INPUTS, random_state=args.random_state)
+        time = slice(start, end) if (start is not None or end is not None) else None
+        ds = study.downscale(result, output=args.output, time=time, progress=not args.quiet)
+    finally:
+        if client is not None:
+            client.close()
+    print(f"downscaled {ds.sizes['time']} days on a {ds.sizes['lat']} × {ds.sizes['lon']} grid to {args.output}")
+    print(f"inputs {ds.attrs['inputs']}; coverage {ds.attrs['coverage_overall']:.1%} of pixel-days")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sm-nb", description="Neural-network soil-moisture downscaling (Lv et al. 2021) with a synthetic Qinghai scenario.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -81,15 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="execute every notebook headless with papermill")
     r.add_argument("--config", default="demo")
-    r.add_argument("--seed", type=_seed, default=0)
+    r.add_argument("--seed", type=_seed, default=0, help="scenario realisation (default 0)")
+    r.add_argument("--random-state", type=_seed, default=None, help="network initialisation and sampling (default: the seed)")
     r.add_argument("--output", default="output/demo", help="folder for executed notebooks, CSV tables and figures")
     r.add_argument("--notebooks", nargs="*", default=None, help="only these notebooks (name prefixes, e.g. 01 02)")
     r.add_argument("--kernel", default="python3")
     r.add_argument("--quiet", action="store_true")
 
     sub.add_parser("catalog", help="list the datasets of data_catalog.yaml")
-
-    from .downscale import add_downscale_parser
 
     add_export_parser(sub)
     add_downscale_parser(sub)
@@ -108,7 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "run":
             from .run import run_notebooks
 
-            done = run_notebooks(args.config, args.seed, args.output, select=args.notebooks, kernel=args.kernel, progress=not args.quiet)
+            done = run_notebooks(args.config, args.seed, args.output, select=args.notebooks, kernel=args.kernel,
+                                 progress=not args.quiet, random_state=args.random_state)
             print("executed notebooks:")
             for nb in done:
                 print(f"  {nb}")

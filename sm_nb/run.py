@@ -89,6 +89,18 @@ def _original_cell_number(executed: Path, index: int) -> int:
     return index - injected + 1
 
 
+def _check_output(output: Path) -> None:
+    """Create ``output`` and check it is writable, or raise a ConfigError naming it."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        probe = output / ".sm_nb-write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"output folder {output} cannot be created or written ({exc.strerror or exc}); "
+                          "expected a writable folder") from None
+
+
 def run_notebooks(
     config: str = "demo",
     seed: int = 0,
@@ -96,8 +108,18 @@ def run_notebooks(
     select: Sequence[str] | None = None,
     kernel: str = "python3",
     progress: bool = True,
+    random_state: int | None = None,
 ) -> list[Path]:
-    """Generate the scenario (if not cached) and execute every notebook headless into ``output``."""
+    """Generate the scenario (if not cached) and execute every notebook headless into ``output``.
+
+    ``seed`` is the scenario realisation, ``random_state`` the networks' initialisation and
+    sampling (default: the seed); both go into each notebook's parameters cell.
+
+    Raises
+    ------
+    ConfigError
+        ``output`` cannot be created or written (the message names the folder).
+    """
     from tqdm.auto import tqdm
 
     from .scenario.config import check_seed, get_config
@@ -106,9 +128,11 @@ def run_notebooks(
     cfg = get_config(config)
     seed = check_seed(seed)
     output = Path(output).resolve()
+    _check_output(output)
     nbs = list_notebooks(select=select)
     ensure_scenario(cfg, seed, progress=progress)
-    params = {"config": cfg.name, "seed": seed, "output_dir": str(output)}
+    params = {"config": cfg.name, "seed": seed, "output_dir": str(output),
+              "random_state": seed if random_state is None else check_seed(random_state)}
     done = []
     for nb in tqdm(nbs, desc="notebooks", disable=not progress):
         done.append(run_notebook(nb, output, params, kernel=kernel))

@@ -14,7 +14,7 @@ import xarray as xr
 from sm_nb import downscale as D
 from sm_nb.exceptions import ConfigError, DataError
 from sm_nb.nn import LMRegressor
-from sm_nb.preprocess import build_inputs, feature_table
+from sm_nb.preprocess import stack_features
 from sm_nb.regrid import replicate
 from sm_nb.scenario.config import get_config
 from sm_nb.scenario.grids import coarse_grid, fine_grid
@@ -23,30 +23,46 @@ NAMES = ["SMAP_TBV_A", "AMSR2_TBH_D", "BTI", "NDVI", "DEM"]
 MICROWAVE = ["SMAP_TBV_A", "AMSR2_TBH_D"]
 
 
-def _fit(names: list[str]) -> LMRegressor:
-    ft = feature_table(names, "mini", 0)
+@pytest.fixture(scope="module")
+def study(mini):
+    from sm_nb import Study
+
+    return Study("mini", 0)
+
+
+def build_inputs(names, study, grid="coarse"):
+    return study.inputs(names, grid)
+
+
+def _fit(names: list[str], study) -> LMRegressor:
+    ft = stack_features(study.inputs(names), study.target())
     return LMRegressor(hidden_units=3, n_restarts=2, max_epochs=20, random_state=0).fit(ft.X, ft.y)
 
 
 @pytest.fixture(scope="module")
-def net(mini) -> SimpleNamespace:
+def net(study) -> SimpleNamespace:
     """A small network on five inputs of the mini scenario, shaped like selection.ExperimentResult
     (``.model``, ``.prediction``, ``.inputs``) but fast to train."""
-    model = _fit(NAMES)
-    pred = D.apply_network(model, build_inputs(NAMES, "mini", 0, "coarse"), model_inputs=NAMES)["sm"].load()
+    model = _fit(NAMES, study)
+    pred = D.apply_network(model, build_inputs(NAMES, study), model_inputs=NAMES)["sm"].load()
     return SimpleNamespace(model=model, prediction=pred, inputs=tuple(NAMES))
 
 
 @pytest.fixture(scope="module")
-def fine(net) -> xr.Dataset:
-    return D.downscale(net, config="mini", seed=0).load()
+def fine_inputs(study) -> xr.Dataset:
+    return study.inputs(NAMES, "fine")
+
+
+@pytest.fixture(scope="module")
+def fine(net, fine_inputs) -> xr.Dataset:
+    return D.downscale(net, fine_inputs).load()
 
 
 # ------------------------------------------------------------------------------ replication
-def test_replication_keeps_values(mini):
+def test_replication_keeps_values(study):
     """Microwave inputs on the fine grid are the coarse values copied into every nested pixel."""
-    coarse = build_inputs(MICROWAVE, "mini", 0, "coarse")
-    fine = build_inputs(MICROWAVE, "mini", 0, "fine").load()
+    coarse = build_inputs(MICROWAVE, study)
+    fine = build_inputs(MICROWAVE, study, "fine").load()
     fy, fx = fine_grid(get_config("mini")).nest_factor(coarse_grid(get_config("mini")))
     for name in MICROWAVE:
         f = fine[name].values
@@ -55,18 +71,18 @@ def test_replication_keeps_values(mini):
         np.testing.assert_array_equal(blocks, np.broadcast_to(c[:, :, None, :, None], blocks.shape))
 
 
-def test_microwave_only_network_downscales_to_its_coarse_product(mini):
+def test_microwave_only_network_downscales_to_its_coarse_product(study):
     """With replicated inputs only, the fine product is the coarse NN copied into each cell."""
-    model = _fit(MICROWAVE)
-    coarse = D.apply_network(model, build_inputs(MICROWAVE, "mini", 0, "coarse"), model_inputs=MICROWAVE)["sm"]
-    out = D.downscale(model, MICROWAVE, "mini", 0, model_inputs=MICROWAVE)["sm"]
+    model = _fit(MICROWAVE, study)
+    coarse = D.apply_network(model, build_inputs(MICROWAVE, study), model_inputs=MICROWAVE)["sm"]
+    out = D.downscale(model, build_inputs(MICROWAVE, study, "fine"), model_inputs=MICROWAVE)["sm"]
     expected = replicate(coarse.load(), fine_grid(get_config("mini")))
     np.testing.assert_array_equal(out.values, expected.values)
 
 
 # ------------------------------------------------------------------------------ lazy, NaN, coverage
-def test_downscale_is_lazy_and_described(net):
-    ds = D.downscale(net, config="mini", seed=0)
+def test_downscale_is_lazy_and_described(net, study):
+    ds = study.downscale(net)
     assert ds["sm"].chunks is not None
     assert ds["sm"].dims == ("time", "lat", "lon")
     assert ds["sm"].attrs["units"] == "m3 m-3"
@@ -78,8 +94,8 @@ def test_downscale_is_lazy_and_described(net):
     assert len(a["model_restart_losses"].split(",")) == 2 and "model_val_loss" in a
 
 
-def test_nan_where_any_input_missing_and_coverage(net, fine):
-    inputs = build_inputs(NAMES, "mini", 0, "fine").load()
+def test_nan_where_any_input_missing_and_coverage(net, fine, study):
+    inputs = build_inputs(NAMES, study, "fine").load()
     valid = np.ones(inputs["DEM"].shape, bool)
     for n in NAMES:
         valid &= np.isfinite(inputs[n].values)
@@ -94,8 +110,8 @@ def test_nan_where_any_input_missing_and_coverage(net, fine):
     assert table.loc["overall", "coverage"] == pytest.approx(valid.mean(axis=(1, 2)).mean(), rel=1e-6)
 
 
-def test_injected_gap_stays_missing(net):
-    inputs = build_inputs(NAMES, "mini", 0, "fine").load()
+def test_injected_gap_stays_missing(net, study):
+    inputs = build_inputs(NAMES, study, "fine").load()
     inputs["NDVI"][:, :5, :7] = np.nan  # e.g. a cloud
     out = D.apply_network(net, inputs)["sm"].values
     assert np.isnan(out[:, :5, :7]).all()
@@ -108,36 +124,36 @@ def test_out_of_range_fraction_is_reported(fine):
     assert v.size and (v >= 0).all() and (v <= 1).all()
 
 
-def test_time_selection(net):
+def test_time_selection(net, fine_inputs):
     days = pd.date_range("2017-06-10", periods=3)
-    ds = D.downscale(net, config="mini", seed=0, time=slice(days[0], days[-1]))
+    ds = D.downscale(net, fine_inputs, time=slice(days[0], days[-1]))
     assert list(pd.DatetimeIndex(ds["time"].values)) == list(days)
     with pytest.raises(DataError, match="selects no day"):
-        D.downscale(net, config="mini", seed=0, time=slice("2019-01-01", "2019-01-02"))
+        D.downscale(net, fine_inputs, time=slice("2019-01-01", "2019-01-02"))
 
 
-def test_bad_chunks(net):
+def test_bad_chunks(net, fine_inputs):
     with pytest.raises(ConfigError, match="chunks has dimension"):
-        D.downscale(net, config="mini", seed=0, chunks={"band": 2})
+        D.downscale(net, fine_inputs, chunks={"band": 2})
 
 
 # ------------------------------------------------------------------------------ wrong inputs
-def test_mismatched_inputs_name_both_lists(net):
+def test_mismatched_inputs_name_both_lists(net, study):
     other = ["SMAP_TBV_A", "AMSR2_TBH_D", "BTI", "NDVI", "SLOPE"]
     with pytest.raises(DataError, match=r"trained on inputs \['SMAP_TBV_A'.*'DEM'\] but the data offer .*'SLOPE'"):
-        D.downscale(net, other, "mini", 0)
-    ds = build_inputs(other, "mini", 0, "fine")
+        D.downscale(net, build_inputs(other, study, "fine"))
+    ds = build_inputs(other, study, "fine")
     with pytest.raises(DataError, match=r"missing \['DEM'\], extra \['SLOPE'\]"):
         D.apply_network(net, ds)
 
 
-def test_feature_count_mismatch_of_a_bare_model(net):
+def test_feature_count_mismatch_of_a_bare_model(net, study):
     with pytest.raises(DataError, match=r"trained on 5 inputs but .* 2: \['SMAP_TBV_A', 'AMSR2_TBH_D'\]"):
-        D.downscale(net.model, MICROWAVE, "mini", 0)
+        D.downscale(net.model, build_inputs(MICROWAVE, study, "fine"))
 
 
-def test_aliases_and_order_are_matched_by_name(net, fine):
-    shuffled = build_inputs(["DEM", "ASCAT_BTI_A", "NDVI", "AMSR2_10.7_TBH_D", "SMAP_TBV_A"], "mini", 0, "fine")
+def test_aliases_and_order_are_matched_by_name(net, fine, study):
+    shuffled = build_inputs(["DEM", "ASCAT_BTI_A", "NDVI", "AMSR2_10.7_TBH_D", "SMAP_TBV_A"], study, "fine")
     out = D.apply_network(net, shuffled)["sm"].values
     np.testing.assert_array_equal(out, fine["sm"].values)
 
@@ -148,28 +164,28 @@ def test_not_a_model():
 
 
 # ------------------------------------------------------------------------------ schedulers
-def test_local_cluster_gives_the_threaded_numbers(net, fine):
+def test_local_cluster_gives_the_threaded_numbers(net, fine, fine_inputs):
     distributed = pytest.importorskip("distributed")
     with dask.config.set(scheduler="threads"):
-        threaded = D.downscale(net, config="mini", seed=0, chunks={"time": 7, "lat": 16})["sm"].values
+        threaded = D.downscale(net, fine_inputs, chunks={"time": 7, "lat": 16})["sm"].values
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             distributed.Client(cluster):
-        clustered = D.downscale(net, config="mini", seed=0, chunks={"time": 7, "lat": 16})["sm"].values
+        clustered = D.downscale(net, fine_inputs, chunks={"time": 7, "lat": 16})["sm"].values
     np.testing.assert_array_equal(clustered, threaded)
     np.testing.assert_array_equal(threaded, fine["sm"].values)
 
 
 # ------------------------------------------------------------------------------ output
-def test_written_store_matches_and_reports_coverage(net, fine, tmp_path):
+def test_written_store_matches_and_reports_coverage(net, fine, fine_inputs, tmp_path):
     path = tmp_path / "sm.zarr"
-    ds = D.downscale(net, config="mini", seed=0, output=path)
+    ds = D.downscale(net, fine_inputs, output=path)
     np.testing.assert_array_equal(ds["sm"].values, fine["sm"].values)
     assert ds.attrs["coverage_overall"] == pytest.approx(float(fine["coverage"].mean()), rel=1e-6)
     assert ds["sm"].attrs["units"] == "m3 m-3"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sm.zarr"]
 
 
-def test_interrupted_write_leaves_nothing(net, tmp_path, monkeypatch):
+def test_interrupted_write_leaves_nothing(net, fine_inputs, tmp_path, monkeypatch):
     calls = {"n": 0}
     real = D._predict_block
 
@@ -181,7 +197,7 @@ def test_interrupted_write_leaves_nothing(net, tmp_path, monkeypatch):
 
     monkeypatch.setattr(D, "_predict_block", failing)
     with dask.config.set(scheduler="synchronous"), pytest.raises(RuntimeError, match="disk full"):
-        D.downscale(net, config="mini", seed=0, output=tmp_path / "sm.zarr", chunks={"time": 8})
+        D.downscale(net, fine_inputs, output=tmp_path / "sm.zarr", chunks={"time": 8})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -237,21 +253,34 @@ def test_conservation_of_the_mini_product(net, fine):
 
 # ------------------------------------------------------------------------------ command line
 def test_cli_parser_and_handler(net, tmp_path, monkeypatch, capsys):
+    from sm_nb import cli
+    from sm_nb.study import Study
+
     sub = argparse.ArgumentParser(prog="sm-nb").add_subparsers(dest="command")
-    D.add_downscale_parser(sub)
+    cli.add_downscale_parser(sub)
     args = sub._name_parser_map["downscale"].parse_args(
         ["--config", "mini", "--seed", "0", "--output", str(tmp_path / "o.zarr"), "--inputs", *NAMES, "--quiet"])
-    assert args.inputs == NAMES and args.handler is D.run_downscale
+    assert args.inputs == NAMES and args.handler is cli.run_downscale
     seen = {}
 
-    def fake_train(inputs, config, seed):
-        seen.update(inputs=inputs, config=config, seed=seed)
+    def fake_train(self, inputs, random_state=None):
+        seen.update(inputs=inputs, config=self.config.name, seed=self.seed, random_state=random_state)
         return net
 
-    from sm_nb import selection
-
-    monkeypatch.setattr(selection, "train_combination", fake_train)
+    monkeypatch.setattr(Study, "train", fake_train)
     assert args.handler(args) == 0
-    assert seen == {"inputs": NAMES, "config": "mini", "seed": 0}
+    assert seen == {"inputs": NAMES, "config": "mini", "seed": 0, "random_state": None}
     assert (tmp_path / "o.zarr").exists()
     assert "coverage" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("start", "message"), [
+    ("2017-13-01", "--start '2017-13-01' is not a date; expected YYYY-MM-DD within the season 2017-06-01 … 2017-07-30"),
+    ("2017-05-01", "--start 2017-05-01 is outside the season; expected a day within 2017-06-01 … 2017-07-30"),
+])
+def test_cli_bad_dates_name_the_date_and_the_season(mini, tmp_path, capsys, start, message):
+    from sm_nb import cli
+
+    assert cli.main(["downscale", "--config", "mini", "--output", str(tmp_path / "o.zarr"), "--start", start]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
