@@ -418,21 +418,13 @@ def test_feature_building_from_files_matches_synthetic(exported, monkeypatch):
 
     BTI is left out: it is scaled by the dry/wet extremes of the whole series, and only 4 days are exported.
     """
-    from sm_nb import preprocess
-    from sm_nb.catalog import load_catalog as _load_catalog
+    from sm_nb import Study
 
-    _load_catalog()
     names = ["SMAP_TBH_D", "AMSR2_10.7_MPDI_A", "FY3C_10.7_TBV_A", "ASCAT_SIGMA40_D", "LST", "NDVI", "NSDSI", "DEM"]
     tol = {"SMAP_TBH_D": 1e-4, "AMSR2_10.7_MPDI_A": 1e-4, "FY3C_10.7_TBV_A": 0.0051, "ASCAT_SIGMA40_D": 1e-4,
            "LST": 0.0101, "NDVI": 5.1e-5, "NSDSI": 1e-3, "DEM": 0.5}
-    preprocess.clear_cache()
-    ref = preprocess.build_inputs(names, config="mini", seed=0).load()
-    monkeypatch.setenv("SM_NB_CATALOG", str(exported))
-    preprocess.clear_cache()
-    try:
-        got = preprocess.build_inputs(names, config="mini", seed=0).load()
-    finally:
-        preprocess.clear_cache()
+    ref = Study("mini", 0).inputs(names).load()
+    got = Study("mini", 0, catalog=exported).inputs(names).load()
     days = slice("2017-06-01", "2017-06-04")
     for name in names:
         a, b = got[name], ref[name]
