@@ -38,11 +38,11 @@ import pandas as pd
 import xarray as xr
 
 from ._version import __version__
+from .config import ScenarioConfig
 from .conventions import TIME
 from .exceptions import DataError
 from .nn import LMRegressor
 from .preprocess import build_inputs
-from .scenario.config import ScenarioConfig
 from .store import COMPLETE_MARKER, atomic_dir, cache_root
 
 __all__ = [

@@ -6,7 +6,7 @@
   NN training grid) or on the fine grid (the downscaling step, microwave inputs replicated);
 * :func:`build_target` — the CLDAS target aggregated to the coarse grid.
 
-Regridding lives in :mod:`sm_nb.regrid`, the indices (:func:`mpdi` eq. 1, :func:`bti`,
+Regridding lives in :mod:`sm_nb.resample`, the indices (:func:`mpdi` eq. 1, :func:`bti`,
 :func:`slope`, :func:`nsdsi`, :func:`composite_to_daily`) and feature tables in
 :mod:`sm_nb.features`; both are re-exported here so that ``sm_nb.preprocess`` is the one module
 notebooks import.
@@ -30,6 +30,7 @@ import pandas as pd
 import xarray as xr
 
 from ._version import __version__
+from .config import ScenarioConfig, check_seed, get_config
 from .conventions import COORD_ATTRS, FREQUENCY, LAT, LON, TIME, cf_attrs
 from .exceptions import ConfigError, DataError
 from .features import (
@@ -42,9 +43,8 @@ from .features import (
     slope,
     stack_features,
 )
-from .regrid import REGRID_METHOD, area_mean, bilinear, idw, replicate, to_coarse
-from .scenario.config import ScenarioConfig, check_seed, get_config
-from .scenario.grids import coarse_grid, fine_grid
+from .grids import coarse_grid, fine_grid
+from .resample import REGRID_METHOD, area_mean, bilinear, idw, replicate, to_coarse
 from .store import cache_root
 
 __all__ = [
@@ -59,7 +59,7 @@ __all__ = [
     "clear_cache",
     "VI_VALID_RANGE",
     "COMPOSITE_DAYS",
-    # re-exported from sm_nb.features and sm_nb.regrid
+    # re-exported from sm_nb.features and sm_nb.resample
     "mpdi",
     "bti",
     "slope",

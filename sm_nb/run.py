@@ -100,7 +100,7 @@ def run_notebooks(
     """Generate the scenario (if not cached) and execute every notebook headless into ``output``."""
     from tqdm.auto import tqdm
 
-    from .scenario.config import check_seed, get_config
+    from .config import check_seed, get_config
     from .scenario.generate import ensure_scenario
 
     cfg = get_config(config)

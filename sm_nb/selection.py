@@ -38,6 +38,7 @@ import pandas as pd
 import xarray as xr
 
 from ._version import __version__
+from .config import ScenarioConfig, check_seed, get_config
 from .conventions import LAT, LON, TIME, cf_attrs
 from .exceptions import ConfigError, DataError
 from .experiments_cache import (
@@ -55,7 +56,6 @@ from .experiments_cache import (
 from .metrics import quality_index
 from .nn import LMRegressor
 from .preprocess import INPUTS, build_inputs, build_target, resolve_inputs, stack_features
-from .scenario.config import ScenarioConfig, check_seed, get_config
 
 __all__ = [
     "FINAL_INPUTS",

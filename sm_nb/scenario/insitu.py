@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .. import grids
+from ..config import ScenarioConfig
 from ..conventions import COORD_ATTRS, STATION, TIME, cf_attrs
 from ..exceptions import DataError
-from . import grids
-from .config import ScenarioConfig
 from .randomfields import rng_for
 from .waterbalance import SwiFilter
 

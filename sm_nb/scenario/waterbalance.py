@@ -22,9 +22,10 @@ import pandas as pd
 import xarray as xr
 from scipy import ndimage
 
+from .. import grids
+from ..config import ScenarioConfig
 from ..exceptions import DataError
-from . import classes, grids
-from .config import ScenarioConfig
+from . import classes
 from .randomfields import gaussian_field, rng_for
 
 __all__ = [
