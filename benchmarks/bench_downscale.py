@@ -59,9 +59,9 @@ def main() -> None:
 
     import pandas as pd
 
-    from sm_nb.scenario.config import get_config
+    from sm_nb.config import get_config
+    from sm_nb.grids import fine_grid
     from sm_nb.scenario.generate import ensure_scenario
-    from sm_nb.scenario.grids import fine_grid
     from sm_nb.selection import FINAL_INPUTS, train_combination
 
     env = dict(os.environ)
@@ -88,7 +88,7 @@ def main() -> None:
         code = (
             "import json, resource, time\n"
             "import pandas as pd\n"
-            "from sm_nb.scenario.config import get_config\n"
+            "from sm_nb.config import get_config\n"
             "from sm_nb.selection import FINAL_INPUTS, train_combination\n"
             "from sm_nb.downscale import downscale\n"
             f"cfg = {cfg_code}\n"

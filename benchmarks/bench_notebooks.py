@@ -60,7 +60,7 @@ def main() -> None:
                     help="notebook parameter; VALUE is parsed as JSON, else taken as a string")
     args = ap.parse_args()
 
-    from sm_nb.scenario.config import get_config
+    from sm_nb.config import get_config
     from sm_nb.scenario.generate import ensure_scenario, scenario_path
 
     cfg = get_config(args.config)

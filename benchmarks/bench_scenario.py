@@ -51,7 +51,7 @@ def main() -> None:
         if args.days:
             import pandas as pd
 
-            from sm_nb.scenario.config import get_config
+            from sm_nb.config import get_config
 
             cfg = get_config(args.config)
             end = (pd.Timestamp(f"2017-{cfg.start}") + pd.Timedelta(days=args.days - 1)).strftime("%m-%d")
@@ -59,14 +59,14 @@ def main() -> None:
         if args.spinup is not None:
             overrides += f", spinup_days={args.spinup}"
         code = (
-            "from sm_nb.scenario.config import get_config\n"
+            "from sm_nb.config import get_config\n"
             "from sm_nb.scenario.generate import ensure_scenario\n"
             f"cfg = get_config({args.config!r}{overrides})\n"
             f"ensure_scenario(cfg, {args.seed}, progress=True)\n"
         )
         wall, peak = _child(code, env)
-        from sm_nb.scenario.config import get_config
-        from sm_nb.scenario.grids import fine_grid
+        from sm_nb.config import get_config
+        from sm_nb.grids import fine_grid
 
         cfg = get_config(args.config)
         if args.days:

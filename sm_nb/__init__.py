@@ -23,6 +23,7 @@ from . import downscale, metrics, preprocess, selection, tc, validation
 from ._version import __version__
 from .area import StudyArea
 from .catalog import load_catalog, open_dataset
+from .config import get_config
 from .exceptions import CatalogError, ConfigError, DataError, NotebookError, SmNbError
 from .study import Study
 
@@ -58,7 +59,7 @@ def open_sites(config: str = "demo", seed: int = 0, kind: str | None = None) -> 
 
 def generate_scenario(config: str = "demo", seed: int = 0, progress: bool = True, force: bool = False) -> Any:
     """Generate (or reuse the cached) synthetic scenario; return its folder. See :mod:`sm_nb.scenario`."""
-    from .scenario.config import check_seed, get_config  # MERGE: .config
+    from .config import check_seed
     from .scenario.generate import ensure_scenario
 
     return ensure_scenario(get_config(config), check_seed(seed), progress=progress, force=force)

@@ -17,7 +17,7 @@ import xarray as xr
 
 from .conventions import LAT, LON, TIME
 from .exceptions import DataError
-from .scenario.grids import Grid, coarse_grid, fine_grid, grid_for  # MERGE: .grids
+from .grids import Grid, coarse_grid, fine_grid, grid_for
 
 __all__ = ["StudyArea"]
 

@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "scenario":
-            from .scenario.config import get_config
+            from .config import get_config
             from .scenario.generate import ensure_scenario
 
             path = ensure_scenario(get_config(args.config), args.seed, progress=not args.quiet, force=args.force)

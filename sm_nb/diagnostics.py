@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from scipy import sparse
 
 from .conventions import LAT, LON, STATION, TIME
 from .exceptions import DataError
+from .resample import bin_mean, binning
 from .scenario.classes import (
     ALPINE_STEPPE,
     BARREN,
@@ -105,96 +105,11 @@ _QAIDAM = {"lat0": 37.27, "lon0": 94.45, "a_lon": 4.25, "b_lat": 1.5}  # spec §
 # ---------------------------------------------------------------------------------------------
 # regridding fine fields onto product grids
 # ---------------------------------------------------------------------------------------------
-def _edges(centres: np.ndarray, name: str) -> np.ndarray:
-    c = np.asarray(centres, dtype=float)
-    if c.size < 2 or np.any(np.diff(c) <= 0):
-        raise DataError(f"grid coordinate {name!r} must be ascending with >= 2 values; got {c[:5]}")
-    mid = 0.5 * (c[1:] + c[:-1])
-    return np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
-
-
-@dataclass(frozen=True)
-class _Binning:
-    """Fine pixel → product cell assignment (nearest-centre bins)."""
-
-    matrix: sparse.csr_matrix  # (n_cells, n_fine) of 0/1
-    shape: tuple[int, int]
-    coverage: np.ndarray  # (ny, nx) fine pixels in the cell / pixels of a fully covered cell
-
-
-def _binning(fine: xr.DataArray | xr.Dataset, grid: xr.DataArray | xr.Dataset) -> _Binning:
-    flat_, flon = (np.asarray(fine[d].values, dtype=float) for d in (LAT, LON))
-    glat, glon = (np.asarray(grid[d].values, dtype=float) for d in (LAT, LON))
-    ey, ex = _edges(glat, "lat"), _edges(glon, "lon")
-    iy = np.searchsorted(ey, flat_, side="right") - 1
-    ix = np.searchsorted(ex, flon, side="right") - 1
-    ny, nx = glat.size, glon.size
-    valid = ((iy >= 0) & (iy < ny))[:, None] & ((ix >= 0) & (ix < nx))[None, :]
-    cell = (iy[:, None] * nx + ix[None, :])[valid]
-    cols = np.flatnonzero(valid.ravel())
-    m = sparse.csr_matrix((np.ones(cols.size), (cell, cols)), shape=(ny * nx, valid.size))
-    dlat_f = float(np.median(np.diff(flat_))) if flat_.size > 1 else 1.0
-    dlon_f = float(np.median(np.diff(flon))) if flon.size > 1 else 1.0
-    full = np.outer(np.diff(ey) / dlat_f, np.diff(ex) / dlon_f)
-    counts = np.asarray(m.sum(axis=1)).reshape(ny, nx)
-    return _Binning(m, (ny, nx), counts / full)
-
-
-def _bin_mean(values: np.ndarray, binning: _Binning) -> np.ndarray:
-    lead = values.shape[:-2]
-    v = values.reshape(-1, values.shape[-2] * values.shape[-1]).astype(np.float64)
-    finite = np.isfinite(v)
-    s = (binning.matrix @ np.where(finite, v, 0.0).T).T
-    c = (binning.matrix @ finite.T.astype(np.float64)).T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(c > 0, s / c, np.nan)
-    return out.reshape(*lead, *binning.shape).astype(np.float32)
-
-
 def regrid_truth_to(grid_ds: xr.Dataset | xr.DataArray, truth: xr.DataArray, min_coverage: float = 0.5) -> xr.DataArray:
-    """Area mean of a fine-grid field on the cells of a product grid.
-
-    Parameters
-    ----------
-    grid_ds : Dataset or DataArray
-        Anything with ascending 1-D ``lat``/``lon`` cell-centre coordinates (regular lat/lon or
-        EASE-Grid 2.0 rows/columns).
-    truth : DataArray (..., lat, lon)
-        Fine-grid field, e.g. ``truth_sm["sm"]`` (m3 m-3); NaNs are skipped. Dask-backed input
-        stays lazy (the kernel runs per chunk of the non-spatial dims).
-    min_coverage : float
-        Cells whose area is covered by the fine domain less than this fraction are NaN.
-
-    Returns
-    -------
-    DataArray (..., lat, lon)
-        On ``grid_ds``'s coordinates, with ``truth``'s attributes and a ``coverage`` (lat, lon)
-        coordinate (fraction of the cell inside the fine domain).
-
-    Notes
-    -----
-    Each fine pixel goes to the product cell whose edges (half-way between neighbouring
-    centres) contain its centre: the paper's simple average aggregation (§2.1.5) on regular
-    grids, nearest-centre bins on EASE-Grid 2.0. Fine pixels are treated as equal-area (the
-    cos-latitude change inside one product cell is < 1 %).
-    """
+    """Area mean of a fine-grid field on the cells of a product grid (:func:`sm_nb.resample.bin_mean`)."""
     if not isinstance(truth, xr.DataArray):
         raise DataError(f"truth must be a DataArray (e.g. ds['sm']); got {type(truth).__name__}")
-    b = _binning(truth, grid_ds)
-    ny, nx = b.shape
-    out = xr.apply_ufunc(
-        _bin_mean, truth, kwargs={"binning": b},
-        input_core_dims=[[LAT, LON]], output_core_dims=[["_lat", "_lon"]],
-        dask="parallelized", output_dtypes=[np.float32],
-        dask_gufunc_kwargs={"output_sizes": {"_lat": ny, "_lon": nx}, "allow_rechunk": True},
-    )
-    out = out.rename({"_lat": LAT, "_lon": LON}).assign_coords({LAT: grid_ds[LAT].values, LON: grid_ds[LON].values})
-    for d in (LAT, LON):
-        out[d].attrs = dict(grid_ds[d].attrs)
-    out = out.where(xr.DataArray(b.coverage >= min_coverage, dims=(LAT, LON)))
-    out = out.assign_coords(coverage=((LAT, LON), b.coverage.astype(np.float32)))
-    out.attrs = {**truth.attrs, "regridding": "area mean of fine pixels in each cell (nearest-centre bins)"}
-    return out.rename(truth.name)
+    return bin_mean(truth, grid_ds, min_coverage)
 
 
 def _land_cover(land_cover_ds: xr.Dataset | xr.DataArray) -> xr.DataArray:
@@ -238,7 +153,7 @@ def cover_on_grid(
         ``purity`` (fraction of the cell's fine pixels in the dominant group, 1).
     """
     lc = _land_cover(land_cover_ds)
-    b = _binning(lc, grid_ds)
+    b = binning(lc, grid_ds)
     g = _group_index(lc.values, groups).ravel()
     onehot = sparse.csr_matrix((np.ones(g.size), (np.arange(g.size), np.where(g >= 0, g, len(groups)))),
                                shape=(g.size, len(groups) + 1))

@@ -38,15 +38,14 @@ import xarray as xr
 from ._version import __version__
 from .conventions import COORD_ATTRS, LAT, LON, TIME, cf_attrs
 from .exceptions import ConfigError, DataError, SmNbError
-from .regrid import area_mean
-from .scenario.grids import Grid, grid_for
+from .grids import Grid, grid_for
+from .resample import area_mean, replicate
 
 __all__ = [
     "apply_network",
     "downscale",
     "coverage_table",
     "aggregate",
-    "expand",
     "residual_correction",
     "conservation_table",
 ]
@@ -397,43 +396,6 @@ def aggregate(fine: xr.DataArray, coarse: xr.DataArray | Grid, min_valid_fractio
     return area_mean(fine.astype(np.float64), _coarse_grid(coarse), min_valid_fraction=min_valid_fraction)
 
 
-def _repeat_block(a: np.ndarray, fy: int, fx: int) -> np.ndarray:
-    return np.repeat(np.repeat(a, fy, axis=-2), fx, axis=-1)
-
-
-def expand(coarse: xr.DataArray, fine: xr.DataArray | Grid) -> xr.DataArray:
-    """Replication expansion onto a nested fine grid, blockwise (lazy and cheap on dask).
-
-    Parameters
-    ----------
-    coarse : DataArray (..., lat, lon)
-        Field on a grid the fine grid nests in.
-    fine : DataArray or Grid
-        The fine grid.
-
-    Returns
-    -------
-    DataArray (..., lat, lon) on the fine grid, values unchanged (as
-    :func:`sm_nb.regrid.replicate`, but ``np.repeat`` per dask block instead of fancy indexing).
-    """
-    fg = fine if isinstance(fine, Grid) else grid_for(fine, "fine")
-    try:
-        fy, fx = fg.nest_factor(grid_for(coarse, "coarse"))
-    except DataError:
-        raise DataError(f"expand: the {fg.shape[0]} × {fg.shape[1]} fine grid does not nest exactly in the "
-                        f"{coarse.sizes.get(LAT)} × {coarse.sizes.get(LON)} grid of {coarse.name!r}") from None
-    c = coarse.transpose(..., LAT, LON)
-    if c.chunks is not None:
-        c = c.chunk({LAT: -1, LON: -1})
-    out = xr.apply_ufunc(_repeat_block, c, kwargs={"fy": fy, "fx": fx}, input_core_dims=[[LAT, LON]],
-                         output_core_dims=[["_lat", "_lon"]], dask="parallelized", output_dtypes=[c.dtype],
-                         dask_gufunc_kwargs={"output_sizes": {"_lat": fg.shape[0], "_lon": fg.shape[1]}})
-    out = out.rename({"_lat": LAT, "_lon": LON}).assign_coords({LAT: xr.Variable(LAT, fg.lat, COORD_ATTRS[LAT]),
-                                                                 LON: xr.Variable(LON, fg.lon, COORD_ATTRS[LON])})
-    out.attrs = {**coarse.attrs, "regrid_method": f"replication expansion {fy} x {fx}"}
-    return out.rename(coarse.name)
-
-
 def _on_coarse(fine: xr.DataArray, coarse: xr.DataArray) -> xr.DataArray:
     return coarse.astype(np.float64).reindex({TIME: fine[TIME].values}).assign_coords({TIME: fine[TIME]})
 
@@ -463,7 +425,7 @@ def residual_correction(fine: xr.DataArray, coarse: xr.DataArray, min_valid_frac
     """
     c = _on_coarse(fine, coarse)
     resid = c - aggregate(fine, coarse, min_valid_fraction)
-    out = fine.astype(np.float64) + expand(resid, fine)
+    out = fine.astype(np.float64) + replicate(resid, grid_for(fine, "fine"))
     out.attrs = {**fine.attrs, "long_name": f"{fine.attrs.get('long_name', 'downscaled soil moisture')}, "
                  "residual-corrected to the coarse NN", "comment": "f + replicate(coarse - area_mean(f))"}
     return out.rename(f"{fine.name or 'sm'}_corrected")

@@ -337,8 +337,8 @@ def export_real_format(
         switched to ``source: files`` (absolute paths), the others left synthetic.
     """
     from .catalog import default_catalog_path
+    from .config import check_seed, get_config
     from .io._common import parse_time_range
-    from .scenario.config import check_seed, get_config
     from .scenario.generate import open_scenario_dataset
 
     cfg = get_config(config)

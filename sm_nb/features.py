@@ -23,14 +23,14 @@ import xarray as xr
 
 from .conventions import COORD_ATTRS, FEATURE, LAT, LON, SAMPLE, TIME, cf_attrs
 from .exceptions import ConfigError, DataError
-from .scenario.terrain import slope_aspect
-from .scenario.vegetation import nsdsi as _nsdsi_np
+from .terrain import slope_aspect
 
 __all__ = [
     "mpdi",
     "bti",
     "slope",
     "nsdsi",
+    "nsdsi_kernel",
     "composite_to_daily",
     "FeatureTable",
     "stack_features",
@@ -115,7 +115,7 @@ def slope(elevation: xr.DataArray) -> xr.DataArray:
     Notes
     -----
     Paper §2.1.3 (SLOPE calculated from the DEM). Wraps
-    :func:`sm_nb.scenario.terrain.slope_aspect`: Horn (1981) gradient with dx = R cos φ Δλ,
+    :func:`sm_nb.terrain.slope_aspect`: Horn (1981) gradient with dx = R cos φ Δλ,
     dy = R Δφ (R = 6371 km), never degrees-as-metres.
     """
     if set(elevation.dims) != {LAT, LON}:
@@ -123,6 +123,42 @@ def slope(elevation: xr.DataArray) -> xr.DataArray:
     z = elevation.transpose(LAT, LON)
     s, _ = slope_aspect(np.asarray(z.values), z[LAT].values, z[LON].values)
     return xr.DataArray(s, coords=z.coords, dims=(LAT, LON), name="slope", attrs=cf_attrs("slope"))
+
+
+def nsdsi_kernel(b06: np.ndarray, b07: np.ndarray, variant: int = 1) -> np.ndarray:
+    """NSDSI on numpy arrays (MODIS b06 1.64 µm, b07 2.13 µm); the kernel of :func:`nsdsi`.
+
+    Parameters
+    ----------
+    b06, b07 : ndarray, 1
+        Surface reflectances.
+    variant : {1, 2, 3}
+        NSDSI1 = (b6 − b7)/b6, NSDSI2 = (b6 − b7)/b7, NSDSI3 = (b6 − b7)/(b6 + b7).
+
+    Returns
+    -------
+    ndarray float32, 1 (not finite where the denominator is 0).
+
+    Notes
+    -----
+    Yue, J., Tian, J., Tian, Q., Xu, K., Xu, N. (2019): Development of soil moisture indices
+    from differences in water absorption between shortwave-infrared bands. ISPRS J.
+    Photogramm. Remote Sens. 154, 216–230 (formulas as in the ESA SNAP NSDSI1/2/3
+    algorithm specifications). The paper (Lv et al. 2021) does not say which variant it
+    used; NSDSI1 is the default [A]. On bare soil NSDSI1 rises with θ because b7 darkens
+    faster than b6 (spec §5).
+    """
+    diff = b06 - b07
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if variant == 1:
+            out = diff / b06
+        elif variant == 2:
+            out = diff / b07
+        elif variant == 3:
+            out = diff / (b06 + b07)
+        else:
+            raise ConfigError(f"NSDSI variant is {variant!r}; expected 1, 2 or 3 (Yue et al. 2019)")
+    return np.asarray(out, dtype=np.float32)
 
 
 def nsdsi(b06: xr.DataArray, b07: xr.DataArray, variant: int = 1) -> xr.DataArray:
@@ -144,14 +180,14 @@ def nsdsi(b06: xr.DataArray, b07: xr.DataArray, variant: int = 1) -> xr.DataArra
     Yue, J., Tian, J., Tian, Q., Xu, K., Xu, N. (2019): Development of soil moisture indices
     from differences in water absorption between shortwave-infrared bands. ISPRS J. Photogramm.
     Remote Sens. 154, 216–230. The paper (§2.1.3, Table 2) does not say which variant it used;
-    NSDSI1 is the default [A]. Wraps :func:`sm_nb.scenario.vegetation.nsdsi`; lazy on dask.
+    NSDSI1 is the default [A]. Wraps :func:`nsdsi_kernel`; lazy on dask.
     """
     if variant not in (1, 2, 3):
         raise ConfigError(f"NSDSI variant is {variant!r}; expected 1, 2 or 3 (Yue et al. 2019)")
     _same_dims(b06, b07, "nsdsi")
 
     def kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = _nsdsi_np(a, b, variant)
+        out = nsdsi_kernel(a, b, variant)
         return np.where((a > 0) & np.isfinite(out), out, np.nan).astype(np.float32)
 
     out = xr.apply_ufunc(kernel, b06, b07, dask="parallelized", output_dtypes=[np.float32])

@@ -6,7 +6,7 @@
   NN training grid) or on the fine grid (the downscaling step, microwave inputs replicated);
 * :func:`build_target` — the CLDAS target aggregated to the coarse grid.
 
-Regridding lives in :mod:`sm_nb.regrid`, the indices (:func:`mpdi` eq. 1, :func:`bti`,
+Regridding lives in :mod:`sm_nb.resample`, the indices (:func:`mpdi` eq. 1, :func:`bti`,
 :func:`slope`, :func:`nsdsi`, :func:`composite_to_daily`) and feature tables in
 :mod:`sm_nb.features`; both are re-exported here so that ``sm_nb.preprocess`` is the one module
 notebooks import.
@@ -42,7 +42,7 @@ from .features import (
     slope,
     stack_features,
 )
-from .regrid import REGRID_METHOD, area_mean, bilinear, idw, replicate, to_coarse
+from .resample import REGRID_METHOD, area_mean, bilinear, idw, replicate, to_coarse
 
 __all__ = [
     "InputSpec",
@@ -55,7 +55,7 @@ __all__ = [
     "build_target",
     "VI_VALID_RANGE",
     "COMPOSITE_DAYS",
-    # re-exported from sm_nb.features and sm_nb.regrid
+    # re-exported from sm_nb.features and sm_nb.resample
     "mpdi",
     "bti",
     "slope",

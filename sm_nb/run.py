@@ -122,7 +122,7 @@ def run_notebooks(
     """
     from tqdm.auto import tqdm
 
-    from .scenario.config import check_seed, get_config
+    from .config import check_seed, get_config
     from .scenario.generate import ensure_scenario
 
     cfg = get_config(config)

@@ -34,6 +34,7 @@ from . import downscale as _downscale
 from . import preprocess, selection
 from .area import StudyArea
 from .catalog import Catalog, load_catalog
+from .config import ScenarioConfig, check_seed, get_config
 from .conventions import TIME
 from .exceptions import CatalogError, ConfigError
 from .experiments import (
@@ -46,7 +47,6 @@ from .experiments import (
     store_result,
 )
 from .fingerprint import code_hash, digest, file_stamps
-from .scenario.config import ScenarioConfig, check_seed, get_config  # MERGE: .config
 
 __all__ = ["Study", "TARGET", "SM_PRODUCTS"]
 

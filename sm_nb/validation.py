@@ -23,8 +23,9 @@ import xarray as xr
 
 from .conventions import LAT, LON, PRODUCT, STATION, TIME
 from .exceptions import DataError
+from .grids import Grid, grid_for
 from .metrics import station_stats
-from .scenario.grids import Grid, grid_for
+from .resample import bilinear_nan_aware, replicate
 
 __all__ = [
     "sample_at_stations",
@@ -225,22 +226,6 @@ def gauge_series(gauges: xr.Dataset, products: Mapping[str, xr.DataArray], varia
 # ---------------------------------------------------------------------------------------------
 # fine grid: baselines and skill against the truth
 # ---------------------------------------------------------------------------------------------
-def _bilinear_nan_aware(coarse: xr.DataArray, fine: Grid) -> xr.DataArray:
-    """Bilinear interpolation with the weights of missing neighbours dropped (renormalised);
-    edge cells padded by repetition so border pixels need no extrapolation. Lazy on dask."""
-    c = coarse.astype(np.float64).transpose(..., LAT, LON)
-    if c.chunks is not None:
-        c = c.chunk({LAT: -1, LON: -1})
-    lat, lon = c[LAT].values, c[LON].values
-    plat = np.concatenate([[2 * lat[0] - lat[1]], lat, [2 * lat[-1] - lat[-2]]])
-    plon = np.concatenate([[2 * lon[0] - lon[1]], lon, [2 * lon[-1] - lon[-2]]])
-    padded = c.pad({LAT: 1, LON: 1}, mode="edge").assign_coords({LAT: plat, LON: plon})
-    target = {LAT: fine.lat, LON: fine.lon}
-    num = padded.fillna(0.0).interp(target, method="linear")
-    den = padded.notnull().astype(np.float64).interp(target, method="linear")
-    return (num / den.where(den > 1e-9)).assign_coords({LAT: fine.lat, LON: fine.lon})
-
-
 def fine_baselines(coarse_nn: xr.DataArray, fine_like: xr.DataArray | Grid,
                    cldas: xr.DataArray | None = None, time_chunk: int = 8) -> dict[str, xr.DataArray]:
     """Fine-grid baselines the downscaled product must beat to add information (lazy, dask).
@@ -264,15 +249,13 @@ def fine_baselines(coarse_nn: xr.DataArray, fine_like: xr.DataArray | Grid,
         kept only where the pixel's own coarse cell has a value, so both baselines share one
         support) and ``"CLDAS"`` (replicated from 0.0625°), all (time, lat, lon) float64.
     """
-    from .downscale import expand
-
     grid = fine_like if isinstance(fine_like, Grid) else grid_for(fine_like, "fine")
     c = coarse_nn.astype(np.float64).chunk({TIME: time_chunk})
-    rep = expand(c, grid)
-    bil = _bilinear_nan_aware(c, grid).transpose(*rep.dims).where(rep.notnull())
+    rep = replicate(c, grid)
+    bil = bilinear_nan_aware(c, grid).transpose(*rep.dims).where(rep.notnull())
     out = {"coarse NN replicated": rep, "coarse NN bilinear": bil}
     if cldas is not None:
-        out["CLDAS"] = expand(cldas.astype(np.float64).chunk({TIME: time_chunk}), grid)
+        out["CLDAS"] = replicate(cldas.astype(np.float64).chunk({TIME: time_chunk}), grid)
     for k, v in out.items():
         out[k] = v.rename(k).assign_attrs(units=coarse_nn.attrs.get("units", "m3 m-3"), long_name=k)
     return out
@@ -466,17 +449,18 @@ def coarse_sm_products(config: Any = "demo", seed: int = 0, nn: xr.DataArray | N
     dict
         ``"NN"``, ``"FY3C_asc"``, ``"FY3C_desc"``, ``"SMAP_asc"``, ``"SMAP_desc"``, ``"AMSR2_asc"``,
         ``"AMSR2_desc"``, ``"CLDAS"``, ``"GEOS5"`` → (time, lat, lon) m3 m-3, each regridded with
-        the paper's method (:data:`sm_nb.regrid.REGRID_METHOD`: FY3C IDW, SMAP and AMSR2 bilinear,
+        the paper's method (:data:`sm_nb.resample.REGRID_METHOD`: FY3C IDW, SMAP and AMSR2 bilinear,
         CLDAS area mean, GEOS-5 identity), loaded, ``.name`` = the key.
     """
+    from .catalog import open_dataset
     from .preprocess import build_target
-    from .regrid import coarse_dataset
+    from .resample import REGRID_METHOD, to_coarse
 
     out: dict[str, xr.DataArray] = {}
     if nn is not None:
         out["NN"] = nn
     for label, name in _COARSE_SM.items():
-        ds = coarse_dataset(name, config, seed)
+        ds = to_coarse(open_dataset(name, config=config, seed=seed), REGRID_METHOD[name], config)
         for orbit in ("asc", "desc"):
             out[f"{label}_{orbit}"] = ds[f"sm_{orbit}"]
     out["CLDAS"] = build_target("cldas_sm", config, seed)

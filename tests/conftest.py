@@ -19,7 +19,7 @@ def cache_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def mini(cache_dir) -> Path:
     """The ``mini`` scenario (4 × 5 coarse cells, 60 days), seed 0."""
-    from sm_nb.scenario.config import get_config
+    from sm_nb.config import get_config
     from sm_nb.scenario.generate import ensure_scenario
 
     return ensure_scenario(get_config("mini"), 0, progress=False)

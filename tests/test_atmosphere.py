@@ -7,17 +7,18 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from sm_nb.config import get_config
 from sm_nb.exceptions import ConfigError, DataError
+from sm_nb.features import nsdsi_kernel as nsdsi
+from sm_nb.grids import cldas_grid, fine_grid
+from sm_nb.resample import interp_bilinear
 from sm_nb.scenario import classes as C
-from sm_nb.scenario.config import get_config
-from sm_nb.scenario.grids import cldas_grid, fine_grid, interp_bilinear
 from sm_nb.scenario.modis import ModisLST, ModisReflectance, ModisVI, modis_window
 from sm_nb.scenario.thermal import Thermal
 from sm_nb.scenario.vegetation import (
     Vegetation,
     evi_from_reflectance,
     ndvi_from_reflectance,
-    nsdsi,
     reflectance,
     vwc_smap,
 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sm_nb.config import CONFIGS, check_seed, get_config
 from sm_nb.exceptions import ConfigError
-from sm_nb.scenario.config import CONFIGS, check_seed, get_config
-from sm_nb.scenario.grids import cldas_grid, coarse_grid, fine_grid
+from sm_nb.grids import cldas_grid, coarse_grid, fine_grid
 
 
 def test_named_configs_and_grids_nest():

@@ -12,12 +12,12 @@ import pytest
 import xarray as xr
 
 from sm_nb import downscale as D
+from sm_nb.config import get_config
 from sm_nb.exceptions import ConfigError, DataError
+from sm_nb.grids import coarse_grid, fine_grid
 from sm_nb.nn import LMRegressor
 from sm_nb.preprocess import stack_features
-from sm_nb.regrid import replicate
-from sm_nb.scenario.config import get_config
-from sm_nb.scenario.grids import coarse_grid, fine_grid
+from sm_nb.resample import replicate
 
 NAMES = ["SMAP_TBV_A", "AMSR2_TBH_D", "BTI", "NDVI", "DEM"]
 MICROWAVE = ["SMAP_TBV_A", "AMSR2_TBH_D"]

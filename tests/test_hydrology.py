@@ -16,9 +16,10 @@ import xarray as xr
 from scipy.optimize import curve_fit
 from scipy.stats import norm
 
+from sm_nb import grids
+from sm_nb.config import get_config
 from sm_nb.exceptions import DataError
-from sm_nb.scenario import grids
-from sm_nb.scenario.config import get_config
+from sm_nb.resample import block_mean
 from sm_nb.scenario.insitu import GaugeRecorder, StationRecorder, SwiFilter, soil_water_index
 from sm_nb.scenario.models import CldasModel, Geos5Model, frozen_proxy, gauge_distance_km
 from sm_nb.scenario.randomfields import gaussian_field
@@ -431,17 +432,17 @@ def test_cldas_closer_to_truth_than_geos5(model_run):
     fine, cl, co = grids.fine_grid(CFG), grids.cldas_grid(CFG), grids.coarse_grid(CFG)
     assert out["cldas"].shape[1:] == cl.shape and out["geos5"].shape[1:] == co.shape
     assert out["cldas"].dtype == np.float32 and np.isfinite(out["cldas"]).all() and np.isfinite(out["geos5"]).all()
-    t_cl = grids.block_mean(out["truth_daily"], *fine.nest_factor(cl))
-    t_co = grids.block_mean(out["truth_0530"], *fine.nest_factor(co))
+    t_cl = block_mean(out["truth_daily"], *fine.nest_factor(cl))
+    t_co = block_mean(out["truth_0530"], *fine.nest_factor(co))
     r_cl, rmse_cl = _stats(out["cldas"], t_cl)
     r_ge, rmse_ge = _stats(out["geos5"], t_co)
     assert rmse_cl > 0.002 and r_cl < 0.999, "CLDAS must carry its own error"
     assert r_ge < r_cl and rmse_ge > rmse_cl, (r_cl, rmse_cl, r_ge, rmse_ge)
     # at the same (coarse) scale too, and in the temporal correlation of the desert cells
-    c_co = grids.block_mean(out["cldas"], *cl.nest_factor(co))
-    t_co_daily = grids.block_mean(out["truth_daily"], *fine.nest_factor(co))
+    c_co = block_mean(out["cldas"], *cl.nest_factor(co))
+    t_co_daily = block_mean(out["truth_daily"], *fine.nest_factor(co))
     assert _stats(c_co, t_co_daily)[1] < rmse_ge
-    desert = grids.block_mean((zone == 0).astype(float), *fine.nest_factor(co)) == 1
+    desert = block_mean((zone == 0).astype(float), *fine.nest_factor(co)) == 1
     rt = [np.corrcoef(m[:, desert].T, t[:, desert].T).diagonal(desert.sum()).mean() for m, t in ((c_co, t_co_daily), (out["geos5"], t_co))]
     assert rt[1] < rt[0]
 
@@ -475,7 +476,7 @@ def test_cldas_forcing_errors_grow_away_from_gauges():
     days = _weather(zone, n_days=40)
     err, tot = np.zeros(model.grid.shape), np.zeros(model.grid.shape)
     for w in days[:40]:
-        t = grids.block_mean(w.precip.sum(0), 2, 2)
+        t = block_mean(w.precip.sum(0), 2, 2)
         err += np.abs(model.forcing(w.date, w).sum(0) - t)
         tot += t
     assert err[near].sum() / tot[near].sum() < err[~near].sum() / tot[~near].sum()

@@ -374,8 +374,8 @@ def test_catalog_bridge_errors(exported, tmp_path):
     import yaml
 
     from sm_nb.catalog import load_catalog
-    from sm_nb.exceptions import CatalogError
     from sm_nb.catalog import load_catalog as _load_catalog
+    from sm_nb.exceptions import CatalogError
 
     _load_catalog()
     raw = yaml.safe_load(Path(exported).read_text())

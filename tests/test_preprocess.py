@@ -9,11 +9,12 @@ import pytest
 import xarray as xr
 
 from sm_nb import preprocess as P
-from sm_nb import regrid as R
+from sm_nb import resample as R
+from sm_nb.config import get_config
 from sm_nb.exceptions import ConfigError, DataError
-from sm_nb.scenario.config import get_config
-from sm_nb.scenario.grids import Grid, block_mean, block_repeat, coarse_grid, ease2_grid, fine_grid
-from sm_nb.scenario.terrain import R_EARTH_M
+from sm_nb.grids import EARTH_RADIUS_M as R_EARTH_M
+from sm_nb.grids import Grid, coarse_grid, ease2_grid, fine_grid
+from sm_nb.resample import block_mean, block_repeat
 
 MINI = get_config("mini")
 COARSE = coarse_grid(MINI)  # 4 × 5 cells
@@ -126,7 +127,7 @@ def test_area_mean_equals_block_mean_and_min_valid_fraction(backend):
 
 
 def test_area_mean_cldas_nests_4_by_5():
-    from sm_nb.scenario.grids import cldas_grid
+    from sm_nb.grids import cldas_grid
 
     g = cldas_grid(MINI)
     da = _field(g.lat, g.lon, _linear, nt=1)

@@ -8,9 +8,9 @@ import xarray as xr
 
 import sm_nb
 from sm_nb.catalog import load_catalog
-from sm_nb.scenario.config import get_config
+from sm_nb.config import get_config
+from sm_nb.grids import coarse_grid, fine_grid
 from sm_nb.scenario.generate import STORES, generate, open_scenario_dataset, open_sites
-from sm_nb.scenario.grids import coarse_grid, fine_grid
 
 
 def _open(name):

@@ -10,10 +10,10 @@ import pytest
 import xarray as xr
 from scipy.special import erf
 
+from sm_nb.config import get_config
 from sm_nb.exceptions import ConfigError, DataError
+from sm_nb.grids import cldas_grid, fine_grid
 from sm_nb.scenario import sensors as S
-from sm_nb.scenario.config import get_config
-from sm_nb.scenario.grids import cldas_grid, fine_grid
 
 KM = S.KM_PER_DEG
 DAY = pd.Timestamp("2017-07-01")

@@ -9,13 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sm_nb.config import get_config
 from sm_nb.exceptions import DataError
+from sm_nb.grids import EARTH_RADIUS_M as R_EARTH_M
+from sm_nb.resample import block_mean
 from sm_nb.scenario import classes as C
 from sm_nb.scenario import sites as S
-from sm_nb.scenario.config import get_config
-from sm_nb.scenario.grids import block_mean
 from sm_nb.scenario.static import STATIC_VARIABLES, make_static
-from sm_nb.scenario.terrain import R_EARTH_M, d8_twi, slope_aspect
+from sm_nb.scenario.terrain import d8_twi
+from sm_nb.terrain import slope_aspect
 
 MINI = get_config("mini")
 DEMO = get_config("demo")

@@ -232,9 +232,10 @@ def test_scenario_cache_key_includes_the_code(tmp_path, monkeypatch):
     closure = module_closure("sm_nb.scenario.generate")
     assert "sm_nb.scenario.waterbalance" in closure or any("waterbalance" in m for m in closure)
     assert len(code_hash("sm_nb.scenario.generate")) == 10
+    import sm_nb.config
     from sm_nb.scenario import generate
 
-    assert f"code{code_hash('sm_nb.scenario.generate')}" in generate.scenario_path(sm_nb.scenario.config.get_config("mini"), 0).name
+    assert f"code{code_hash('sm_nb.scenario.generate')}" in generate.scenario_path(sm_nb.config.get_config("mini"), 0).name
 
 
 def test_public_surface():

@@ -9,10 +9,10 @@ import xarray as xr
 from scipy import stats
 
 from sm_nb import validation as V
+from sm_nb.config import get_config
 from sm_nb.exceptions import DataError
-from sm_nb.regrid import replicate
-from sm_nb.scenario.config import get_config
-from sm_nb.scenario.grids import coarse_grid, fine_grid
+from sm_nb.grids import coarse_grid, fine_grid
+from sm_nb.resample import replicate
 
 T = pd.date_range("2017-06-01", periods=60)
 

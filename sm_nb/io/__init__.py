@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from .amsr2 import read_amsr2
 from .ascat import read_ascat
-from .bridge import FILE_READERS, open_files_entry, file_readers
+from .bridge import FILE_READERS, file_readers, open_files_entry
 from .cldas import read_cldas
 from .fy3c import read_fy3c
 from .geos5 import read_geos5

@@ -4,7 +4,7 @@
   upper-left corner, x0 = −ncol/2·d, y0 = +nrow/2·d);
 * regular global lat/lon grids (AMSR2 0.1°/0.25° with the 0°E start, ASCAT 0.125°, …);
 * :class:`TargetGrid` — the regular lat/lon grid a reader resamples to (the sm_nb fine grid
-  for MODIS and SRTM), with an area-mean binning operator.
+  for MODIS and SRTM). Binning operators are in :mod:`sm_nb.resample`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ __all__ = [
     "ease2_rowcol",
     "TargetGrid",
     "target_grid",
-    "bin_mean",
 ]
 
 #: EASE-Grid 2.0 global grids: name → (cell size m, columns, rows) — NSIDC .gpd files
@@ -126,7 +125,7 @@ def target_grid(grid: Any) -> TargetGrid:
     """Build a :class:`TargetGrid` from a mapping, an object with ``lat``/``lon`` (xarray or sm_nb Grid).
 
     Accepted: ``{"lat": [...], "lon": [...]}``; ``{"south", "north", "west", "east", "dlat", "dlon"}``
-    (edges and spacing, degrees); an ``xr.Dataset``/``DataArray`` or :class:`sm_nb.scenario.grids.Grid`.
+    (edges and spacing, degrees); an ``xr.Dataset``/``DataArray`` or :class:`sm_nb.grids.Grid`.
     """
     if isinstance(grid, TargetGrid):
         return grid
@@ -149,16 +148,6 @@ def target_grid(grid: Any) -> TargetGrid:
         if v.ndim != 1 or v.size == 0 or (v.size > 1 and (np.any(d <= 0) or not np.allclose(d, d[0], rtol=1e-6))):
             raise DataError(f"grid {name} must be 1-D, ascending and evenly spaced; got {v.size} values")
     return TargetGrid(lat, lon)
-
-
-def bin_mean(index: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sum and count of the finite ``values`` per flat cell ``index`` (entries with index −1 ignored)."""
-    v = np.asarray(values, dtype=np.float64).reshape(-1)
-    idx = np.asarray(index).reshape(-1)
-    ok = (idx >= 0) & np.isfinite(v)
-    s = np.bincount(idx[ok], weights=v[ok], minlength=size)
-    n = np.bincount(idx[ok], minlength=size).astype(np.float64)
-    return s, n
 
 
 def window(lat: np.ndarray, lon: np.ndarray, bbox: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -59,8 +59,8 @@ def open_files_entry(name: str, entry: Any, config: Any, seed: int, root: Path |
     root : Path, optional
         Folder of the catalog file.
     """
-    from ..scenario.config import get_config
-    from ..scenario.grids import fine_grid
+    from ..config import get_config
+    from ..grids import fine_grid
 
     root = root if root is not None else getattr(entry, "root", None)
     files = entry.files(Path(root) if root is not None else None)

@@ -6,7 +6,7 @@ the tile edges, row 0 north; void −32768 (``shared/reference/data_formats.md``
 tiles (CGIAR ``srtm_XX_YY.tif``) are opened with rioxarray (rasterio/GDAL) in EPSG:4326.
 
 Slope and aspect are computed at the native resolution with metric spacing (the Horn
-gradient of :func:`sm_nb.scenario.terrain.gradient_metric`, never degrees-as-metres) and then
+gradient of :func:`sm_nb.terrain.gradient_metric`, never degrees-as-metres) and then
 averaged into the target cells, as the scenario does for its own DEM (spec §3).
 """
 
@@ -86,7 +86,7 @@ def _read_tile(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _bin_tile(z: np.ndarray, lat: np.ndarray, lon: np.ndarray, grid: TargetGrid, acc: dict[str, np.ndarray]) -> None:
-    from ..scenario.terrain import gradient_metric
+    from ..terrain import gradient_metric
 
     s, n, w, e = grid.bounds
     rows = np.flatnonzero((lat >= s - 0.01) & (lat <= n + 0.01))

@@ -33,13 +33,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .. import grids
 from .._version import __version__
+from ..config import ScenarioConfig, check_seed, get_config
 from ..conventions import COORD_ATTRS, FREQUENCY, cf_attrs
 from ..exceptions import CatalogError, DataError
 from ..fingerprint import code_hash
 from ..store import COMPLETE_MARKER, ZarrAppender, atomic_dir, cache_root, provenance, write_zarr
-from . import grids
-from .config import ScenarioConfig, check_seed, get_config
 from .randomfields import gaussian_field, rng_for
 
 __all__ = [

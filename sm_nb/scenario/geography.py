@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.interpolate import RBFInterpolator
 
-from .grids import Grid
+from ..grids import Grid
 from .randomfields import rng_for
 
 __all__ = ["TOWNS", "PLAYAS", "Lake"]

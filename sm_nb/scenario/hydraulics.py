@@ -16,9 +16,10 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
+from .. import grids
+from ..config import ScenarioConfig
 from ..exceptions import DataError
-from . import classes, grids
-from .config import ScenarioConfig
+from . import classes
 from .randomfields import gaussian_field, rng_for
 
 __all__ = ["WaterBalanceParams"]

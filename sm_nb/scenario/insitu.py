@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .. import grids
+from ..config import ScenarioConfig
 from ..conventions import COORD_ATTRS, STATION, TIME, cf_attrs
 from ..exceptions import DataError
-from . import grids
-from .config import ScenarioConfig
 from .randomfields import rng_for
 
 __all__ = ["StationRecorder", "GaugeRecorder", "SwiFilter", "soil_water_index", "KAPPA_RAIN", "KAPPA_SNOW"]

@@ -16,15 +16,14 @@ import xarray as xr
 from scipy.interpolate import RBFInterpolator
 from scipy.ndimage import gaussian_filter
 
+from ..config import ScenarioConfig, check_seed
 from ..conventions import LAT, LON, cf_attrs
 from ..exceptions import DataError
+from ..grids import EARTH_RADIUS_M, Grid, fine_grid
 from . import classes as C
-from .config import ScenarioConfig, check_seed
-from .grids import Grid, fine_grid
 from .randomfields import gaussian_field, rng_for
 from .terrain import (
     PLAYAS,
-    R_EARTH_M,
     TOWNS,
     ellipse_radius,
     large_scale_dem,
@@ -118,8 +117,8 @@ def climate_lattice(seed: int) -> tuple[Grid, np.ndarray, np.ndarray, np.ndarray
 def _climate_lattice(seed: int) -> tuple[Grid, np.ndarray, np.ndarray, np.ndarray]:
     big = large_scale_dem(seed)
     grid = big.grid
-    dy_km = np.deg2rad(grid.dlat) * R_EARTH_M / 1000.0
-    dx_km = np.deg2rad(grid.dlon) * R_EARTH_M / 1000.0 * np.cos(np.deg2rad(35.5))
+    dy_km = np.deg2rad(grid.dlat) * EARTH_RADIUS_M / 1000.0
+    dx_km = np.deg2rad(grid.dlon) * EARTH_RADIUS_M / 1000.0 * np.cos(np.deg2rad(35.5))
     dz = big.elevation - gaussian_filter(big.elevation, (_SMOOTH_KM / dy_km, _SMOOTH_KM / dx_km), mode="nearest")
     dz = np.clip(dz, -1500.0, 1500.0)
     names = [n for n in CLIMATE_ANCHORS if n in TOWNS]
@@ -203,7 +202,7 @@ def _check_on_grid(ds: xr.Dataset, grid: Grid, name: str, required: tuple[str, .
 def _noise_lattice(seed: int) -> tuple[Grid, np.ndarray]:
     """Five smooth unit Gaussian fields (L = 20 km) on the 0.0625° study-box lattice."""
     grid = lattice_grid(0.0625, margin_cells=4)
-    dy = np.deg2rad(grid.dlat) * R_EARTH_M / 1000.0
+    dy = np.deg2rad(grid.dlat) * EARTH_RADIUS_M / 1000.0
     dx = dy * np.cos(np.deg2rad(35.5))
     fields = gaussian_field(rng_for(seed, "landcover"), grid.shape, dy, dx, 20.0, n=5)
     fields.setflags(write=False)

@@ -21,9 +21,10 @@ import xarray as xr
 from scipy import ndimage
 from scipy.special import ndtr
 
+from .. import grids
+from ..config import ScenarioConfig
 from ..exceptions import DataError
-from . import grids
-from .config import ScenarioConfig
+from ..resample import block_mean
 from .randomfields import gaussian_field, rng_for
 from .waterbalance import WaterBalance, WaterBalanceParams
 
@@ -31,7 +32,6 @@ __all__ = ["CldasModel", "Geos5Model", "gauge_distance_km", "climatological_fc",
 
 _SOIL = ("theta_s", "theta_fc", "theta_w", "theta_h")
 _AGG = (*_SOIL, "sand", "clay", "water_fraction", "ndvi_min", "ndvi_max", "greenup_doy", "senescence_doy")
-_R_EARTH_KM = 6371.0
 
 
 # ----------------------------------------------------------------------------------------
@@ -56,7 +56,7 @@ def gauge_distance_km(grid: grids.Grid, gauges: pd.DataFrame) -> np.ndarray:
     best = np.full(grid.shape, np.inf)
     for glat, glon in zip(np.deg2rad(gauges["lat"].to_numpy(float)), np.deg2rad(gauges["lon"].to_numpy(float)), strict=True):
         hav = np.sin((lat - glat) / 2) ** 2 + np.cos(lat) * np.cos(glat) * np.sin((lon - glon) / 2) ** 2
-        np.minimum(best, 2 * _R_EARTH_KM * np.arcsin(np.sqrt(np.clip(hav, 0, 1))), out=best)
+        np.minimum(best, 2 * grids.EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(hav, 0, 1))), out=best)
     return best
 
 
@@ -91,16 +91,16 @@ def _aggregate(static: xr.Dataset, fine: grids.Grid, target: grids.Grid) -> xr.D
     out: dict[str, Any] = {}
     for name in _AGG:
         if name in static:
-            out[name] = (("lat", "lon"), grids.block_mean(np.asarray(static[name].values, np.float64), fy, fx, skipna=True))
+            out[name] = (("lat", "lon"), block_mean(np.asarray(static[name].values, np.float64), fy, fx, skipna=True))
     if "ks" not in static:
         raise DataError(f"static dataset lacks 'ks'; expected variables {['ks', *_SOIL]}")
     ks = np.log(np.clip(np.asarray(static["ks"].values, np.float64), 1e-3, None))
-    out["ks"] = (("lat", "lon"), np.exp(grids.block_mean(ks, fy, fx, skipna=True)))
+    out["ks"] = (("lat", "lon"), np.exp(block_mean(ks, fy, fx, skipna=True)))
     if "land_cover" in static and "water_fraction" not in out:
         from .classes import WATER
 
         lake = (np.asarray(static["land_cover"].values) == WATER).astype(np.float64)
-        out["water_fraction"] = (("lat", "lon"), grids.block_mean(lake, fy, fx))
+        out["water_fraction"] = (("lat", "lon"), block_mean(lake, fy, fx))
     ds = xr.Dataset(out, coords=target.coords())
     for v in ds.data_vars:  # all-NaN blocks (open water without soil values): domain median
         a = ds[v].values

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..config import ScenarioConfig, check_seed
 from ..exceptions import DataError
-from .config import ScenarioConfig, check_seed
-from .grids import fine_grid
+from ..grids import fine_grid
 from .randomfields import rng_for
 from .thermal import DayThermal
 from .vegetation import BANDS, evi_from_reflectance, ndvi_from_reflectance

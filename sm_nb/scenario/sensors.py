@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from ..config import ScenarioConfig, check_seed
 from ..exceptions import ConfigError, DataError
-from .config import ScenarioConfig, check_seed
-from .grids import Grid, cldas_grid, ease2_grid, fine_grid, latlon_grid
+from ..grids import EARTH_RADIUS_KM, Grid, cldas_grid, ease2_grid, fine_grid, latlon_grid
+from ..resample import block_mean
 from .randomfields import rng_for
 
 __all__ = [
@@ -48,7 +49,7 @@ __all__ = [
 
 ORBITS = ("asc", "desc")
 #: km per degree of latitude on the sphere R = 6371 km (same Earth as ``grids``).
-KM_PER_DEG = np.pi / 180.0 * 6371.0
+KM_PER_DEG = np.pi / 180.0 * EARTH_RADIUS_KM
 #: FWHM / σ of a Gaussian, 2·sqrt(2 ln 2).
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 #: Latitude (degrees) at which the ground-track longitude λ_c is defined (spec §9 step 5).
@@ -442,18 +443,6 @@ def footprint(
     return out.reshape(*a.shape[:-2], *out.shape[-2:])
 
 
-def _block_mean(a: np.ndarray, fy: int, fx: int) -> np.ndarray:
-    """Mean over fy × fx blocks by strided sums (≈15× faster than a 4-D reshape mean)."""
-    rows = a[0::fy].astype(np.float32)
-    for i in range(1, fy):
-        rows += a[i::fy]
-    out = rows[:, 0::fx].copy()
-    for j in range(1, fx):
-        out += rows[:, j::fx]
-    out *= np.float32(1.0 / (fy * fx))
-    return out
-
-
 def _footprint(
     fields: Sequence[np.ndarray], cfg: ScenarioConfig, fwhm_km: float, skipna: bool = True
 ) -> np.ndarray:
@@ -466,14 +455,14 @@ def _footprint(
     for i, field in enumerate(fields):  # loop over fields, vectorised over pixels
         bad = np.isnan(field) if field.dtype.kind == "f" else None
         if bad is None or not bad.any():
-            blocks[i] = _block_mean(field, fy, fx)
+            blocks[i] = block_mean(field, fy, fx, dtype=np.float32)
         elif not skipna:
-            blocks[i] = _block_mean(field, fy, fx)
+            blocks[i] = block_mean(field, fy, fx, dtype=np.float32)
         else:
             if valid is None:
                 valid = np.ones_like(blocks)
-            valid[i] = _block_mean((~bad).astype(np.float32), fy, fx)
-            blocks[i] = _block_mean(np.where(bad, np.float32(0), field), fy, fx)
+            valid[i] = block_mean((~bad).astype(np.float32), fy, fx, dtype=np.float32)
+            blocks[i] = block_mean(np.where(bad, np.float32(0), field), fy, fx, dtype=np.float32)
     gap = np.isnan(blocks)
     if gap.any():  # only without skipna
         out = _filter(np.where(gap, np.float32(0), blocks), ant) / ant.norm
@@ -625,7 +614,7 @@ def observed_fraction(
 def _distance_km(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
     p, p0 = np.deg2rad(lat), np.deg2rad(lat0)
     h = np.sin((p - p0) / 2) ** 2 + np.cos(p) * np.cos(p0) * np.sin(np.deg2rad(lon - lon0) / 2) ** 2
-    return 2 * 6371.0 * np.arcsin(np.sqrt(h))
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h))
 
 
 def rfi_sites(sensor: str | SensorSpec, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

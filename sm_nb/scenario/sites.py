@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..config import STUDY_BOX, ScenarioConfig, check_seed
 from ..exceptions import DataError
+from ..grids import Grid, coarse_grid, fine_grid
 from . import classes as C
-from .config import STUDY_BOX, ScenarioConfig, check_seed
-from .grids import Grid, coarse_grid, fine_grid
 from .landcover import climate_lattice
 from .randomfields import rng_for
 from .terrain import ellipse_radius, large_scale_dem, xy_km

@@ -9,9 +9,9 @@ from __future__ import annotations
 import xarray as xr
 
 from .._version import __version__
+from ..config import ScenarioConfig, check_seed, get_config
 from ..exceptions import DataError
-from .config import ScenarioConfig, check_seed, get_config
-from .grids import fine_grid
+from ..grids import fine_grid
 from .landcover import make_climatology, make_landcover
 from .terrain import make_terrain
 

@@ -29,16 +29,16 @@ import xarray as xr
 from scipy.interpolate import RectBivariateSpline
 from scipy.sparse.linalg import spsolve_triangular
 
+from ..config import STUDY_BOX, ScenarioConfig, check_seed
 from ..conventions import LAT, LON, cf_attrs
-from ..exceptions import DataError
-from .config import STUDY_BOX, ScenarioConfig, check_seed
+from ..grids import EARTH_RADIUS_KM, EARTH_RADIUS_M, Grid, fine_grid
+from ..resample import block_mean
+from ..terrain import aspect_from_gradient, gradient_metric, metric_spacing
 from .geography import _LAKES, PLAYAS, TOWNS, Lake, _skeleton, _synthetic_lakes, _town_correction
-from .grids import Grid, block_mean, fine_grid
 from .randomfields import rng_for
 
 __all__ = [
     "OVERSAMPLE",
-    "R_EARTH_M",
     "TOWNS",
     "PLAYAS",
     "Lake",
@@ -50,8 +50,6 @@ __all__ = [
     "band_noise",
     "xy_km",
     "ellipse_radius",
-    "gradient_metric",
-    "slope_aspect",
     "d8_twi",
     "make_terrain",
 ]
@@ -59,7 +57,6 @@ __all__ = [
 #: oversampling factor of the DEM relative to the fine grid (spec §3)
 OVERSAMPLE = 3
 #: spherical Earth radius used for metric spacing, m
-R_EARTH_M = 6_371_000.0
 _SPLIT_KM = 25.0  # wavelength separating lattice (large) and oversampled (fine) relief
 _LMAX_KM = 150.0  # longest random wavelength; the skeleton carries the rest
 _BETA = 2.2  # E(k) ∝ k^-β of the radially integrated relief spectrum (spec §3 [A])
@@ -105,7 +102,7 @@ def xy_km(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Local sinusoidal projection about 35.5°N 96°E, km (distances within a few % in the box)."""
     lat = np.asarray(lat, dtype=np.float64)
     lon = np.asarray(lon, dtype=np.float64)
-    r_km = R_EARTH_M / 1000.0
+    r_km = EARTH_RADIUS_KM
     return r_km * np.cos(np.deg2rad(lat)) * np.deg2rad(lon - 96.0), r_km * np.deg2rad(lat - 35.5)
 
 
@@ -281,8 +278,8 @@ def _large_scale_dem(seed: int) -> LargeScaleDEM:
     sk = _skeleton()
     grid, x, y = sk.grid, sk.x, sk.y
     coarse = lattice_grid(0.0625, margin_cells=8)
-    dy = np.deg2rad(coarse.dlat) * R_EARTH_M / 1000.0
-    dx = np.deg2rad(coarse.dlon) * R_EARTH_M / 1000.0 * np.cos(np.deg2rad(35.5))
+    dy = np.deg2rad(coarse.dlat) * EARTH_RADIUS_M / 1000.0
+    dx = np.deg2rad(coarse.dlon) * EARTH_RADIUS_M / 1000.0 * np.cos(np.deg2rad(35.5))
     large = band_noise(rng_for(seed, "dem_large"), coarse.shape, dy, dx, _LMAX_KM, _SPLIT_KM, pad=24)
     z = sk.z_ridges + sk.rms_large * spline_to_grid(large, coarse, grid.lat, grid.lon)
     for win, g, floor, fill in sk.lowering:  # basins and playas are filled up to their floor
@@ -311,71 +308,6 @@ def _large_scale_dem(seed: int) -> LargeScaleDEM:
 # ---------------------------------------------------------------------------------------------
 # slope, aspect, TWI
 # ---------------------------------------------------------------------------------------------
-def _spacing_m(lat: np.ndarray, lon: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, float]:
-    lat = np.asarray(lat, dtype=np.float64)
-    lon = np.asarray(lon, dtype=np.float64)
-    if len(shape) != 2 or shape != (lat.size, lon.size):
-        raise DataError(
-            f"elevation has shape {shape}; expected 2-D (lat, lon) = ({lat.size}, {lon.size}) matching lat and lon"
-        )
-    if lat.size < 2 or lon.size < 2:
-        raise DataError(f"elevation of shape {shape} is too small; expected at least 2 × 2 pixels")
-    dlat, dlon = np.diff(lat), np.diff(lon)
-    if not (np.allclose(dlat, dlat[0], rtol=1e-6) and np.allclose(dlon, dlon[0], rtol=1e-6)) or dlat[0] <= 0 or dlon[0] <= 0:
-        raise DataError("lat and lon must be ascending and uniformly spaced (degrees)")
-    dy = R_EARTH_M * np.deg2rad(dlat[0])
-    dx = R_EARTH_M * np.cos(np.deg2rad(lat)) * np.deg2rad(dlon[0])
-    return dx, float(dy)
-
-
-def gradient_metric(elevation: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Horn (1981) 3 × 3 gradient with metric spacing: (∂z/∂x east, ∂z/∂y north), m m-1.
-
-    Spacing dx = R·cos φ·Δλ (per row), dy = R·Δφ (R = 6371 km). Edges use odd reflection
-    (linear extrapolation), exact for planes.
-    """
-    z = np.asarray(elevation)
-    dx, dy = _spacing_m(lat, lon, z.shape)
-    z = z.astype(np.float32 if z.dtype == np.float32 else np.float64, copy=False)
-    zp = np.pad(z, 1, mode="reflect", reflect_type="odd")
-    gx = (zp[:-2, 2:] + 2 * zp[1:-1, 2:] + zp[2:, 2:]) - (zp[:-2, :-2] + 2 * zp[1:-1, :-2] + zp[2:, :-2])
-    gx /= (8.0 * dx[:, None]).astype(gx.dtype)
-    gy = (zp[2:, :-2] + 2 * zp[2:, 1:-1] + zp[2:, 2:]) - (zp[:-2, :-2] + 2 * zp[:-2, 1:-1] + zp[:-2, 2:])
-    gy /= gx.dtype.type(8.0 * dy)
-    return gx, gy
-
-
-def _aspect(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
-    asp = np.degrees(np.arctan2(-gx, -gy)) % 360.0
-    return np.where((gx == 0) & (gy == 0), 0.0, asp).astype(np.float32)
-
-
-def slope_aspect(elevation: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Slope and aspect of a lat/lon DEM with metric spacing (never degrees-as-metres).
-
-    Parameters
-    ----------
-    elevation : ndarray (lat, lon), m
-    lat, lon : ndarray, degrees
-        Ascending, uniformly spaced cell-centre coordinates.
-
-    Returns
-    -------
-    slope : ndarray (lat, lon) float32, degree
-        arctan |∇z| with the Horn (1981) gradient.
-    aspect : ndarray (lat, lon) float32, degree
-        Direction the slope faces (downslope), clockwise from north; 0 where flat.
-
-    Notes
-    -----
-    Spec §3: SLOPE as the paper computed it from the DEM, here with dx = R·cos φ·Δλ,
-    dy = R·Δφ, R = 6371 km.
-    """
-    gx, gy = gradient_metric(elevation, lat, lon)
-    slope = np.degrees(np.arctan(np.hypot(gx, gy))).astype(np.float32)
-    return slope, _aspect(gx, gy)
-
-
 def d8_twi(elevation: np.ndarray, slope_deg: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Topographic wetness index ln(a / tan β) with D8 specific contributing area.
 
@@ -391,7 +323,7 @@ def d8_twi(elevation: np.ndarray, slope_deg: np.ndarray, lat: np.ndarray, lon: n
         Upslope contributing area including the pixel itself.
     """
     z = np.asarray(elevation, dtype=np.float64)
-    dx, dy = _spacing_m(lat, lon, z.shape)
+    dx, dy = metric_spacing(lat, lon, z.shape)
     ny, nx = z.shape
     zp = np.pad(z, 1, mode="constant", constant_values=np.inf)
     best = np.zeros(z.shape)
@@ -484,8 +416,8 @@ def make_terrain(cfg: ScenarioConfig, seed: int) -> xr.Dataset:
     big = large_scale_dem(seed)
     z = spline_to_grid(big.elevation, big.grid, osg.lat, osg.lon)
     rms = np.maximum(spline_to_grid(big.rms_fine, big.grid, osg.lat, osg.lon), 0.0)
-    dy = np.deg2rad(osg.dlat) * R_EARTH_M / 1000.0
-    dx = np.deg2rad(osg.dlon) * R_EARTH_M / 1000.0 * np.cos(np.deg2rad(osg.lat.mean()))
+    dy = np.deg2rad(osg.dlat) * EARTH_RADIUS_M / 1000.0
+    dx = np.deg2rad(osg.dlon) * EARTH_RADIUS_M / 1000.0 * np.cos(np.deg2rad(osg.lat.mean()))
     noise = band_noise(rng_for(seed, "dem_fine"), osg.shape, dy, dx, _SPLIT_KM, None, lam_ref_km=2.0)
     z += rms * noise
     del rms
@@ -495,7 +427,7 @@ def make_terrain(cfg: ScenarioConfig, seed: int) -> xr.Dataset:
     del noise
     gx, gy = gradient_metric(z, osg.lat, osg.lon)
     slope = block_mean(np.degrees(np.arctan(np.hypot(gx, gy))), OVERSAMPLE, OVERSAMPLE).astype(np.float32)
-    aspect = _aspect(block_mean(gx, OVERSAMPLE, OVERSAMPLE), block_mean(gy, OVERSAMPLE, OVERSAMPLE))
+    aspect = aspect_from_gradient(block_mean(gx, OVERSAMPLE, OVERSAMPLE), block_mean(gy, OVERSAMPLE, OVERSAMPLE))
     del gx, gy
     elevation = block_mean(z.astype(np.float64), OVERSAMPLE, OVERSAMPLE).astype(np.float32)
     water_fraction = block_mean(water.astype(np.float32), OVERSAMPLE, OVERSAMPLE)

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..config import ScenarioConfig
 from ..exceptions import ConfigError, DataError
+from ..grids import fine_grid
 from .classes import SNOW_ICE
-from .config import ScenarioConfig
-from .grids import fine_grid
 from .vegetation import DayVegetation
 from .weather import DayWeather, as_timestamp, static_array
 

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..config import ScenarioConfig, check_seed
 from ..exceptions import ConfigError, DataError
+from ..grids import cldas_grid, fine_grid
 from .classes import ALPINE_STEPPE, MEADOW, PLAYA, SNOW_ICE, WATER
-from .config import ScenarioConfig, check_seed
-from .grids import cldas_grid, fine_grid
 from .randomfields import rng_for
 from .weather import SpectralField, as_timestamp, static_array
 
@@ -36,7 +36,6 @@ __all__ = [
     "reflectance",
     "ndvi_from_reflectance",
     "evi_from_reflectance",
-    "nsdsi",
 ]
 
 #: MODIS bands simulated: b01 red, b02 NIR, b03 blue, b06 1.64 µm, b07 2.13 µm.
@@ -219,38 +218,6 @@ def evi_from_reflectance(b01: np.ndarray, b02: np.ndarray, b03: np.ndarray) -> n
         evi2 = 2.5 * (b02 - b01) / (b02 + 2.4 * b01 + 1.0)
     bad = ~((evi >= -0.2) & (evi <= 1.0))
     return np.where(bad & np.isfinite(evi2), evi2, evi).astype(np.float32)
-
-
-def nsdsi(b06: np.ndarray, b07: np.ndarray, variant: int = 1) -> np.ndarray:
-    """Normalized shortwave-infrared difference soil-moisture index (MODIS b06 1.64 µm, b07 2.13 µm).
-
-    Parameters
-    ----------
-    b06, b07 : ndarray, 1
-        Surface reflectances.
-    variant : {1, 2, 3}
-        NSDSI1 = (b6 − b7)/b6, NSDSI2 = (b6 − b7)/b7, NSDSI3 = (b6 − b7)/(b6 + b7).
-
-    Notes
-    -----
-    Yue, J., Tian, J., Tian, Q., Xu, K., Xu, N. (2019): Development of soil moisture indices
-    from differences in water absorption between shortwave-infrared bands. ISPRS J.
-    Photogramm. Remote Sens. 154, 216–230 (formulas as in the ESA SNAP NSDSI1/2/3
-    algorithm specifications). The paper (Lv et al. 2021) does not say which variant it
-    used; NSDSI1 is the default [A]. On bare soil NSDSI1 rises with θ because b7 darkens
-    faster than b6 (spec §5).
-    """
-    diff = b06 - b07
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if variant == 1:
-            out = diff / b06
-        elif variant == 2:
-            out = diff / b07
-        elif variant == 3:
-            out = diff / (b06 + b07)
-        else:
-            raise ConfigError(f"NSDSI variant is {variant!r}; expected 1, 2 or 3 (Yue et al. 2019)")
-    return np.asarray(out, dtype=np.float32)
 
 
 class Vegetation:

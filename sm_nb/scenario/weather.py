@@ -4,7 +4,7 @@
 float32 arrays (spec §4). Every day's random draws are keyed by ``(seed, component, year,
 doy)``, so a day does not depend on how many days were simulated before it, and the
 large-scale random fields (L ≥ 60 km) are evaluated on the fixed 0.0625° lattice
-(:func:`~sm_nb.scenario.grids.cldas_grid`) and interpolated bilinearly to the fine grid, so
+(:func:`~sm_nb.grids.cldas_grid`) and interpolated bilinearly to the fine grid, so
 ``demo`` and ``full`` see the same weather (spec §1). Convective noise (L ≈ 20 km) is
 evaluated directly on the fine grid.
 
@@ -26,9 +26,9 @@ import pandas as pd
 import xarray as xr
 from scipy import special, stats
 
+from ..config import STUDY_BOX, ScenarioConfig, check_seed
 from ..exceptions import ConfigError, DataError
-from .config import STUDY_BOX, ScenarioConfig, check_seed
-from .grids import Grid, cldas_grid, fine_grid
+from ..grids import EARTH_RADIUS_KM, Grid, cldas_grid, fine_grid
 from .randomfields import rng_for
 
 __all__ = [
@@ -55,7 +55,6 @@ P_ANN_YUSHU = 486.0  # mm yr-1 [S]
 YEAR_FACTOR = {2017: 1.0, 2018: 1.3}
 GAMMA_SHAPE = 0.7
 WET_THRESHOLD = 0.1  # mm, wet-day definition
-_R_EARTH = 6371.0
 _SIGMA_T = 2.5  # K, daily air-temperature anomaly
 _R1_T = 0.7
 _AR_TERMS = 20
@@ -118,8 +117,8 @@ class SpectralField:
         self.length_km = float(length_km)
         self._lat0, self._lon0 = s, w
         self._xscale = np.cos(np.deg2rad(0.5 * (s + n)))
-        py = _R_EARTH * np.deg2rad(n - s) + 4 * length_km
-        px = _R_EARTH * self._xscale * np.deg2rad(e - w) + 4 * length_km
+        py = EARTH_RADIUS_KM * np.deg2rad(n - s) + 4 * length_km
+        px = EARTH_RADIUS_KM * self._xscale * np.deg2rad(e - w) + 4 * length_km
         kcut = np.sqrt(2 * np.log(1 / cutoff)) / (np.pi * length_km)
         jmax, imax = int(kcut * py), int(kcut * px)
         self._ky = np.arange(-jmax, jmax + 1) / py
@@ -154,8 +153,8 @@ class SpectralField:
         key = (*_grid_key(grid), *(_grid_key(via) if via is not None else ()))
         if key not in self._basis:
             if via is None:
-                y = _R_EARTH * np.deg2rad(grid.lat - self._lat0)
-                x = _R_EARTH * self._xscale * np.deg2rad(grid.lon - self._lon0)
+                y = EARTH_RADIUS_KM * np.deg2rad(grid.lat - self._lat0)
+                x = EARTH_RADIUS_KM * self._xscale * np.deg2rad(grid.lon - self._lon0)
                 ay = 2 * np.pi * y[:, None] * self._ky[None, :]
                 ax = 2 * np.pi * self._kx[:, None] * x[None, :]
                 ybas = np.concatenate([np.cos(ay), np.sin(ay)], axis=1).astype(np.float32)
@@ -190,7 +189,7 @@ class SpectralField:
 class Bilinear:
     """Precomputed bilinear interpolation from ``src`` to ``dst`` centres (build once, apply many).
 
-    Gives the same numbers as :func:`~sm_nb.scenario.grids.interp_bilinear` (constant
+    Gives the same numbers as :func:`~sm_nb.resample.interp_bilinear` (constant
     extrapolation outside ``src``) but separably, with the weights computed once.
     """
 

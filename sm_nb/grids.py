@@ -1,4 +1,4 @@
-"""Grids of the scenario and the exact resampling operators between nested grids.
+"""Grids of the study area: the :class:`Grid` class and the grid builders.
 
 * coarse grid — the paper's 0.25° × 0.3125° GEOS-5 grid (the NN grid, paper §2.1.5);
 * fine grid — the "1 km" truth grid, nested exactly in the coarse grid;
@@ -9,7 +9,8 @@
   equal-area (EPSG:6933), so its rows have one latitude and its columns one longitude and
   the product can be stored with 1-D ``lat``/``lon`` coordinates.
 
-Latitude is stored south → north throughout.
+Latitude is stored south → north throughout. The resampling operators between these grids
+are in :mod:`sm_nb.resample`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from scipy import ndimage
 
-from ..conventions import COORD_ATTRS, LAT, LON
-from ..exceptions import DataError
 from .config import COARSE_DLAT, COARSE_DLON, ScenarioConfig
+from .conventions import COORD_ATTRS, LAT, LON
+from .exceptions import DataError
 
 __all__ = [
     "Grid",
@@ -32,10 +32,9 @@ __all__ = [
     "latlon_grid",
     "ease2_grid",
     "grid_for",
-    "block_mean",
-    "block_repeat",
-    "interp_bilinear",
     "EASE2",
+    "EARTH_RADIUS_M",
+    "EARTH_RADIUS_KM",
 ]
 
 #: EASE-Grid 2.0 global (EPSG:6933) definitions: cell size (m), columns, rows.
@@ -44,7 +43,10 @@ EASE2 = {
     "M25": (25025.26000, 1388, 584),
     "M09": (9008.055210146, 3856, 1624),
 }
-_R_EARTH_KM = 6371.0
+#: Earth radius of the spherical Earth used everywhere in sm_nb, m (the only definition).
+EARTH_RADIUS_M = 6_371_000.0
+#: the same radius in km (exactly 6371.0)
+EARTH_RADIUS_KM = EARTH_RADIUS_M / 1000.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,8 +92,8 @@ class Grid:
         """Metric spacing: (dx per row [km], dy [km]) using a spherical Earth (R = 6371 km)."""
         if self.dlat is None or self.dlon is None:
             raise DataError(f"grid {self.name!r} is irregular; metric spacing needs a uniform grid")
-        dy = np.deg2rad(self.dlat) * _R_EARTH_KM
-        dx = np.deg2rad(self.dlon) * _R_EARTH_KM * np.cos(np.deg2rad(self.lat))
+        dy = np.deg2rad(self.dlat) * EARTH_RADIUS_KM
+        dx = np.deg2rad(self.dlon) * EARTH_RADIUS_KM * np.cos(np.deg2rad(self.lat))
         return dx, float(dy)
 
     def nest_factor(self, other: Grid) -> tuple[int, int]:
@@ -194,53 +196,3 @@ def grid_for(obj: xr.DataArray | xr.Dataset, name: str = "grid") -> Grid:
     dlat = float(np.diff(lat).mean()) if lat.size > 1 and np.allclose(np.diff(lat), np.diff(lat)[0]) else None
     dlon = float(np.diff(lon).mean()) if lon.size > 1 and np.allclose(np.diff(lon), np.diff(lon)[0]) else None
     return Grid(name, lat, lon, dlat, dlon)
-
-
-def block_mean(a: np.ndarray, fy: int, fx: int, skipna: bool = False) -> np.ndarray:
-    """Mean over non-overlapping ``fy`` × ``fx`` blocks of the last two axes (area-mean aggregation).
-
-    Strided sums (one pass per block offset) instead of a reshape-mean, which is 10–30× faster
-    for the small block factors used here. With ``skipna`` NaNs are ignored (a block that is
-    all NaN stays NaN).
-    """
-    a = np.asarray(a)
-    ny, nx = a.shape[-2:]
-    if ny % fy or nx % fx:
-        raise DataError(f"array of shape {a.shape} cannot be split in {fy} × {fx} blocks")
-    dtype = a.dtype if a.dtype.kind == "f" else np.float64
-    if skipna:
-        valid = np.isfinite(a)
-        total = block_mean(np.where(valid, a, 0).astype(dtype), fy, fx)
-        frac = block_mean(valid.astype(dtype), fy, fx)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(frac > 0, total / frac, np.nan).astype(dtype, copy=False)
-    rows = a[..., 0::fy, :].astype(dtype, copy=True)
-    for i in range(1, fy):
-        rows += a[..., i::fy, :]
-    out = rows[..., 0::fx].copy()
-    for j in range(1, fx):
-        out += rows[..., j::fx]
-    out *= np.dtype(dtype).type(1.0 / (fy * fx))
-    return out
-
-
-def block_repeat(a: np.ndarray, fy: int, fx: int) -> np.ndarray:
-    """Replicate each cell of the last two axes into an ``fy`` × ``fx`` block (paper's replication expansion)."""
-    return np.repeat(np.repeat(a, fy, axis=-2), fx, axis=-1)
-
-
-def interp_bilinear(a: np.ndarray, src: Grid, dst: Grid) -> np.ndarray:
-    """Bilinear interpolation of the last two axes of ``a`` from ``src`` to ``dst`` centres.
-
-    Points outside ``src`` take the nearest edge value (constant extrapolation), which is
-    what the scenario needs when a lattice is slightly smaller than the domain.
-    """
-    fy = np.interp(dst.lat, src.lat, np.arange(src.lat.size))
-    fx = np.interp(dst.lon, src.lon, np.arange(src.lon.size))
-    yy, xx = np.meshgrid(fy, fx, indexing="ij")
-    lead = a.shape[:-2]
-    flat = a.reshape(-1, *src.shape)
-    out = np.empty((flat.shape[0], *dst.shape), dtype=np.result_type(a.dtype, np.float32))
-    for i, field in enumerate(flat):
-        out[i] = ndimage.map_coordinates(field, [yy, xx], order=1, mode="nearest")
-    return out.reshape(*lead, *dst.shape)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ConfigError
+from .exceptions import ConfigError
 
 __all__ = [
     "ScenarioConfig",
