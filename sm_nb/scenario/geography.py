@@ -6,8 +6,8 @@ and sites whose elevations pin the surface, together with the functions that tur
 deterministic skeleton on the 1/64° lattice (:func:`_skeleton`), the town-anchoring correction
 (:func:`_town_correction`) and the synthetic lakes (:func:`_synthetic_lakes`). The random relief
 and the DEM products (SLOPE, aspect, TWI) are in :mod:`sm_nb.scenario.terrain`, which combines
-them; the geometric helpers (local projection, ellipses, polylines, lattice splines) stay there
-and are imported at call time, because :mod:`~sm_nb.scenario.terrain` imports this module.
+them; both use the geometric helpers of :mod:`sm_nb.scenario.lattice` (local projection,
+ellipses, polylines, lattice splines).
 """
 
 from __future__ import annotations
@@ -19,6 +19,16 @@ import numpy as np
 from scipy.interpolate import RBFInterpolator
 
 from ..grids import Grid
+from .lattice import (
+    _kernel_interp,
+    _polyline,
+    _smoothstep,
+    _window,
+    ellipse_radius,
+    lattice_grid,
+    spline_to_points,
+    xy_km,
+)
 from .randomfields import rng_for
 
 __all__ = ["TOWNS", "PLAYAS", "Lake"]
@@ -191,15 +201,6 @@ class _Skeleton:
 @functools.lru_cache(maxsize=1)
 def _skeleton() -> _Skeleton:
     """Deterministic part of the large-scale DEM on the 1/64° lattice (seed-independent)."""
-    from .terrain import (
-        _kernel_interp,
-        _polyline,
-        _smoothstep,
-        _window,
-        ellipse_radius,
-        lattice_grid,
-        xy_km,
-    )
 
     grid = lattice_grid(1 / 64)
     x, y = xy_km(*grid.mesh())
@@ -241,7 +242,6 @@ def _skeleton() -> _Skeleton:
 
 def _town_correction(grid: Grid, z: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Smooth correction (Gaussian RBF, 10 km) pinning the surface to the town elevations."""
-    from .terrain import _window, spline_to_points, xy_km
 
     names = list(TOWNS)
     tl = np.array([TOWNS[n][0] for n in names])
@@ -261,7 +261,6 @@ def _town_correction(grid: Grid, z: np.ndarray, x: np.ndarray, y: np.ndarray) ->
 
 def _synthetic_lakes(seed: int, grid: Grid, z: np.ndarray, ridge_w: np.ndarray) -> list[Lake]:
     """Small plateau lakes (Hoh Xil, N Tibet, Sanjiangyuan), log-uniform 20–320 km² [A]."""
-    from .terrain import xy_km
 
     rng = rng_for(seed, "lakes")
     regions = [((34.0, 36.3, 89.0, 94.0), 100), ((31.2, 34.0, 89.0, 93.5), 60), ((33.6, 35.6, 94.0, 99.5), 60)]
