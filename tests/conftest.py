@@ -23,3 +23,64 @@ def mini(cache_dir) -> Path:
     from sm_nb.scenario.generate import ensure_scenario
 
     return ensure_scenario(get_config("mini"), 0, progress=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# numpy and dask: one fixture, one contract
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(params=["numpy", "dask"])
+def backend(request) -> str:
+    """Run a test once with numpy-backed and once with dask-backed xarray objects."""
+    return request.param
+
+
+def as_backend(obj, backend: str, chunks: dict | None = None):
+    """``obj`` (DataArray/Dataset, or a list/dict of them; other values pass through) on ``backend``."""
+    import xarray as xr
+
+    if isinstance(obj, list | tuple):
+        return type(obj)(as_backend(o, backend, chunks) for o in obj)
+    if isinstance(obj, dict):
+        return {k: as_backend(v, backend, chunks) for k, v in obj.items()}
+    if not isinstance(obj, xr.DataArray | xr.Dataset):
+        return obj
+    if backend == "numpy":
+        return obj.load() if hasattr(obj, "load") else obj
+    sizes = dict(obj.sizes)
+    default = {d: max(1, (n + 1) // 2) for d, n in sizes.items()}
+    return obj.chunk({**default, **(chunks or {})})
+
+
+def assert_xarray_contract(func, *args, units: str | None = None, rtol: float = 1e-12, chunks: dict | None = None,
+                           **kwargs) -> None:
+    """``func`` keeps named dims, coords and CF units, and gives equal numbers on numpy and dask.
+
+    ``units``: the ``units`` attribute every returned DataArray (or Dataset variable named in
+    the result) must carry; ``None`` checks that the result carries *some* units attribute.
+    """
+    import dask
+    import numpy as np
+    import xarray as xr
+
+    ref = func(*as_backend(list(args), "numpy"), **as_backend(dict(kwargs), "numpy"))
+    with dask.config.set(scheduler="synchronous"):
+        lazy = func(*as_backend(list(args), "dask", chunks), **as_backend(dict(kwargs), "dask", chunks))
+        got = lazy.compute() if hasattr(lazy, "compute") else lazy
+    arrays = ({"": ref}, {"": got}) if isinstance(ref, xr.DataArray) else (
+        {k: ref[k] for k in ref.data_vars}, {k: got[k] for k in got.data_vars})
+    assert set(arrays[0]) == set(arrays[1]), f"{func.__name__}: variables differ between numpy and dask"
+    for k, a in arrays[0].items():
+        b = arrays[1][k]
+        where = f"{func.__module__}.{func.__name__}{'[' + k + ']' if k else ''}"
+        assert a.dims == b.dims, f"{where}: dims {a.dims} (numpy) vs {b.dims} (dask)"
+        assert all(isinstance(d, str) and d for d in a.dims), f"{where}: unnamed dims {a.dims}"
+        for c in a.coords:
+            np.testing.assert_array_equal(np.asarray(a[c].values), np.asarray(b[c].values), err_msg=f"{where}: coord {c}")
+        if k == "":  # a DataArray result: CF units required
+            if units is None:
+                assert "units" in a.attrs, f"{where}: no CF units attribute"
+            else:
+                assert a.attrs.get("units") == units, f"{where}: units {a.attrs.get('units')!r}, expected {units!r}"
+        assert a.attrs.get("units") == b.attrs.get("units"), f"{where}: units differ numpy/dask"
+        np.testing.assert_allclose(np.asarray(a.values, dtype=float), np.asarray(b.values, dtype=float),
+                                   rtol=rtol, atol=0, equal_nan=True, err_msg=f"{where}: numbers differ numpy/dask")
