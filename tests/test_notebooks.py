@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,36 @@ def test_demo_notebooks_execute(cache_dir, tmp_path):
         errors = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert not errors, f"{nb.name} has error outputs"
     assert any(out.glob("*.csv")), "the notebooks wrote no CSV table"
+    compare_with_reference(out)
+
+
+REFERENCE = Path(__file__).parent / "data" / "demo_reference"
+#: columns that measure the machine, not the method
+NOT_NUMBERS = {"train_time_s", "cached", "total_time_s", "cv_time_s"}
+
+
+def compare_with_reference(out: Path, atol: float = 1e-6) -> None:
+    """Every table of the demo run equals the stored copy of the run before the Study refactor
+    (``tests/data/demo_reference``; Tables 3–5 within 1e-6, timing columns aside)."""
+    import numpy as np
+    import pandas as pd
+
+    for ref_path in sorted(REFERENCE.glob("*.csv")):
+        got_path = out / ref_path.name
+        assert got_path.exists(), f"the demo run wrote no {ref_path.name}"
+        ref, got = pd.read_csv(ref_path), pd.read_csv(got_path)
+        assert list(ref.columns) == list(got.columns), f"{ref_path.name}: columns changed"
+        assert len(ref) == len(got), f"{ref_path.name}: {len(got)} rows, reference {len(ref)}"
+        for col in ref.columns:
+            if col in NOT_NUMBERS:
+                continue
+            a, b = ref[col], got[col]
+            if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+                np.testing.assert_allclose(b.to_numpy(float), a.to_numpy(float), rtol=0, atol=atol, equal_nan=True,
+                                           err_msg=f"{ref_path.name}: column {col} differs from the reference")
+            else:
+                assert a.fillna("").astype(str).tolist() == b.fillna("").astype(str).tolist(), \
+                    f"{ref_path.name}: column {col} differs from the reference"
 
 
 def test_failing_notebook_names_the_cell(tmp_path):
