@@ -15,13 +15,15 @@ are in :mod:`sm_nb.resample`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from .config import COARSE_DLAT, COARSE_DLON, ScenarioConfig
-from .conventions import COORD_ATTRS, LAT, LON
+from .conventions import COORD_ATTRS, LAT, LON, TIME
 from .exceptions import DataError
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "latlon_grid",
     "ease2_grid",
     "grid_for",
+    "grid_table",
     "EASE2",
     "EARTH_RADIUS_M",
     "EARTH_RADIUS_KM",
@@ -196,3 +199,26 @@ def grid_for(obj: xr.DataArray | xr.Dataset, name: str = "grid") -> Grid:
     dlat = float(np.diff(lat).mean()) if lat.size > 1 and np.allclose(np.diff(lat), np.diff(lat)[0]) else None
     dlon = float(np.diff(lon).mean()) if lon.size > 1 and np.allclose(np.diff(lon), np.diff(lon)[0]) else None
     return Grid(name, lat, lon, dlat, dlon)
+
+
+def grid_table(datasets: Mapping[str, xr.Dataset]) -> pd.DataFrame:
+    """Shape, extent and spacing of each gridded dataset (one row per dataset).
+
+    Returns
+    -------
+    DataFrame
+        dataset, n_lat, n_lon, n_time, lat_min, lat_max, lon_min, lon_max (cell centres,
+        degrees), dlat, dlon (median centre spacing, degrees), regular_lat (bool).
+    """
+    rows = []
+    for name, ds in datasets.items():
+        lat, lon = (np.asarray(ds[d].values, dtype=float) for d in (LAT, LON))
+        dl = np.diff(lat)
+        rows.append({
+            "dataset": name, "n_lat": lat.size, "n_lon": lon.size, "n_time": int(ds.sizes.get(TIME, 0)),
+            "lat_min": lat.min(), "lat_max": lat.max(), "lon_min": lon.min(), "lon_max": lon.max(),
+            "dlat": float(np.median(dl)) if dl.size else np.nan,
+            "dlon": float(np.median(np.diff(lon))) if lon.size > 1 else np.nan,
+            "regular_lat": bool(dl.size == 0 or np.allclose(dl, dl[0], rtol=1e-4)),
+        })
+    return pd.DataFrame(rows)

@@ -25,6 +25,7 @@ from .conventions import TIME
 from .exceptions import ConfigError, DataError
 
 __all__ = [
+    "pearson_stats",
     "pearson_with_p",
     "quality_index",
     "quality_table",
@@ -35,6 +36,41 @@ __all__ = [
 #: scalar variables of :func:`quality_index`, in the order of the paper's tables
 QUALITY_SCALARS = ("rho_spatial", "rho_temporal", "rmse", "mae", "n_days_significant", "n_days",
                    "n_pixels", "n_pairs")
+
+
+def pearson_stats(x: np.ndarray, y: np.ndarray, axis: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pearson r, sample count and OLS slope dx/dy over ``axis`` of numpy arrays, NaN-aware.
+
+    Parameters
+    ----------
+    x, y : ndarray
+        Same shape, any units; pairs where either is NaN are skipped.
+    axis : int, optional
+        Axis to reduce (all values if None).
+
+    Returns
+    -------
+    r : ndarray, 1
+        NaN where fewer than 3 pairs or a variance is 0.
+    n : ndarray of int
+        Number of finite pairs.
+    slope : ndarray, units of x per unit of y
+        cov(x, y) / var(y) (NaN where fewer than 3 pairs or var(y) = 0).
+    """
+    m = np.isfinite(x) & np.isfinite(y)
+    n = m.sum(axis=axis)
+    x0, y0 = np.where(m, x, 0.0), np.where(m, y, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = x0.sum(axis=axis) / n, y0.sum(axis=axis) / n
+        if axis is not None:
+            mx_, my_ = np.expand_dims(mx, axis), np.expand_dims(my, axis)
+        else:
+            mx_, my_ = mx, my
+        dx, dy = np.where(m, x - mx_, 0.0), np.where(m, y - my_, 0.0)
+        cov, vx, vy = (dx * dy).sum(axis=axis), (dx * dx).sum(axis=axis), (dy * dy).sum(axis=axis)
+        r = np.where((n >= 3) & (vx > 0) & (vy > 0), cov / np.sqrt(vx * vy), np.nan)
+        slope = np.where((n >= 3) & (vy > 0), cov / vy, np.nan)
+    return r, n, slope
 
 
 def _dims(dim: str | Sequence[Hashable]) -> tuple[Hashable, ...]:

@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from sm_nb import diagnostics as dg
 from sm_nb import plots, widgets
 from sm_nb.exceptions import DataError
+from sm_nb.resample import bin_mean
+from sm_nb.scenario import checks as dg
+from sm_nb.scenario import checks_truth as dgt
 from sm_nb.scenario.classes import ALPINE_STEPPE, BARREN, FOREST, MEADOW, WATER
 
 NT = 200
@@ -138,11 +140,11 @@ def test_save_is_atomic_and_writes_html_and_png(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------- diagnostics
 def test_regrid_is_block_mean_on_nested_grid(truth):
     grid = xr.Dataset(coords={"lat": PLAT, "lon": PLON})
-    out = dg.regrid_truth_to(grid, truth)
+    out = bin_mean(truth, grid)
     np.testing.assert_allclose(out.values, _block(truth.values), rtol=1e-5)
     assert out.attrs["units"] == "m3 m-3"
     np.testing.assert_allclose(out["coverage"].values, 1.0)
-    lazy = dg.regrid_truth_to(grid, truth.chunk({"time": 32}))
+    lazy = bin_mean(truth.chunk({"time": 32}), grid)
     assert lazy.chunks is not None
     np.testing.assert_allclose(lazy.values, out.values, rtol=1e-6)
 
@@ -151,7 +153,7 @@ def test_regrid_nearest_centre_bins_on_irregular_grid():
     lat = np.array([36.05, 36.2, 36.42])  # irregular, like EASE-Grid 2.0 rows
     grid = xr.Dataset(coords={"lat": lat, "lon": PLON})
     field = _fine(np.broadcast_to(FLAT[:, None], (16, 20)).copy(), name="y", units="degrees_north")
-    out = dg.regrid_truth_to(grid, field, min_coverage=0.0)
+    out = bin_mean(field, grid, min_coverage=0.0)
     nearest = np.abs(FLAT[:, None] - lat[None, :]).argmin(axis=1)
     expected = [FLAT[nearest == k].mean() for k in range(3)]
     np.testing.assert_allclose(out.isel(lon=0).values, expected, rtol=1e-6)
@@ -159,7 +161,7 @@ def test_regrid_nearest_centre_bins_on_irregular_grid():
 
 def test_cover_on_grid_dominant_class(land_cover):
     grid = xr.Dataset(coords={"lat": PLAT, "lon": PLON})
-    cov = dg.cover_on_grid(grid, land_cover)
+    cov = dgt.cover_on_grid(grid, land_cover)
     assert list(cov["cover"].isel(lat=0).values) == ["desert", "desert", "meadow", "forest", "water"]
     assert cov["purity"].isel(lat=0, lon=0) == pytest.approx(14 / 16)
 
@@ -190,7 +192,7 @@ def test_channel_sm_correlation_recovers_known_r_and_slope(truth):
     sd_signal = 2 * tc.std()
     prod = 2 * tc + sd_signal * rng.standard_normal(tc.shape)
     ds = xr.Dataset({"sm_asc": _product(prod, "sm_asc", "m3 m-3")})
-    row = dg.channel_sm_correlation(ds, truth, product="test").iloc[0]
+    row = dgt.channel_sm_correlation(ds, truth, product="test").iloc[0]
     assert row["n"] == NT * 20
     assert row["r_pooled"] == pytest.approx(1 / np.sqrt(2), abs=0.03)  # se of r ~ 0.008 at n = 4000
     assert row["slope_pooled"] == pytest.approx(0.02, rel=0.1)  # 2 units per m3 m-3 -> 0.02 per 0.01
@@ -205,7 +207,7 @@ def test_vegetation_weakening_bins_by_ndvi(truth):
     tb = 250 + 100 * gain[None, None, :] * tc + 0.1 * rng.standard_normal(tc.shape)
     ndvi = _fine(np.broadcast_to(np.repeat([0.05, 0.05, 0.6, 0.6, 0.6], 4), (16, 20)).copy(), name="ndvi", units="1")
     ds = xr.Dataset({"tbh_asc": _product(tb, "tbh_asc", "K")})
-    df = dg.vegetation_weakening(ds, truth, ndvi, bins=(-1, 0.3, 1.0)).set_index("veg_bin")
+    df = dgt.vegetation_weakening(ds, truth, ndvi, bins=(-1, 0.3, 1.0)).set_index("veg_bin")
     assert df.loc["(-1.0, 0.3]", "n_pixels"] == 8 and df.loc["(0.3, 1.0]", "n_pixels"] == 12
     assert df.loc["(-1.0, 0.3]", "slope_temporal_median"] == pytest.approx(-4.0, rel=0.05)
     assert df.loc["(0.3, 1.0]", "slope_temporal_median"] == pytest.approx(-1.0, rel=0.05)
@@ -216,7 +218,7 @@ def test_model_vs_truth_known_bias_and_regions(truth):
     model = xr.Dataset({"sm": _product(tc + 0.03, "sm", "m3 m-3")})
     region = xr.DataArray(np.broadcast_to(FLON[None, :] < 98.25, (16, 20)), dims=("lat", "lon"),
                           coords={"lat": FLAT, "lon": FLON})
-    df = dg.model_vs_truth({"cldas_sm": model}, truth, region=region).set_index("region")
+    df = dgt.model_vs_truth({"cldas_sm": model}, truth, region=region).set_index("region")
     assert df.loc["all", "bias"] == pytest.approx(0.03, abs=1e-5)
     assert df.loc["all", "rmse"] == pytest.approx(0.03, abs=1e-5)
     assert df.loc["all", "ubrmse"] == pytest.approx(0.0, abs=1e-5)
@@ -225,12 +227,12 @@ def test_model_vs_truth_known_bias_and_regions(truth):
 
 
 def test_qaidam_mask_and_fine_ranges(land_cover, truth):
-    mask = dg.qaidam_mask(land_cover)
+    mask = dgt.qaidam_mask(land_cover)
     ell = ((FLON[None, :] - 94.45) / 4.25) ** 2 + ((FLAT[:, None] - 37.27) / 1.5) ** 2 <= 1  # spec §3 ellipse
     assert mask.dims == ("lat", "lon") and (mask.values == ell).all() and 0 < ell.sum() < ell.size
     basin = xr.Dataset(coords={"lat": [37.27, 37.3], "lon": [94.45, 94.5]})
     elev = xr.DataArray([[2800.0, 5000.0], [2900.0, 2900.0]], dims=("lat", "lon"))
-    assert dg.qaidam_mask(basin, elevation=elev).values.tolist() == [[True, False], [True, True]]
+    assert dgt.qaidam_mask(basin, elevation=elev).values.tolist() == [[True, False], [True, True]]
     df = dg.fine_ranges_by_cover(truth, land_cover, "truth_sm").set_index("cover")
     assert set(df.index) == {"desert", "steppe", "meadow", "forest", "water"}
     assert df.loc["steppe", "n_cells"] == 2
@@ -259,7 +261,7 @@ def test_dataset_explorer_constructs(land_cover):
 def test_running_mean_and_anomaly_removes_a_shared_seasonal_cycle(truth):
     a = np.arange(10.0)[:, None]
     a[3] = np.nan
-    rm = dg._running_mean(a, 3)
+    rm = dgt._running_mean(a, 3)
     assert rm[0, 0] == pytest.approx(0.5) and rm[5, 0] == pytest.approx(5.0) and rm[3, 0] == pytest.approx(3.0)
     assert rm[9, 0] == pytest.approx(8.5)
     # Tb = -3 K per 0.01 in the short term, but a seasonal warming that rises with the seasonal wetting
@@ -269,8 +271,8 @@ def test_running_mean_and_anomaly_removes_a_shared_seasonal_cycle(truth):
     fine = _fine(np.repeat(np.repeat(tc, 4, axis=1), 4, axis=2))
     tbh = 250 + 60 * season - 300 * (tc - 0.2 - 0.1 * season) + 0.2 * rng.standard_normal(tc.shape)
     ds = xr.Dataset({"tbh_asc": _product(tbh, "tbh_asc", "K"), "tbv_asc": _product(tbh + 20, "tbv_asc", "K")})
-    raw = dg.channel_sm_correlation(ds, fine).set_index("variable")
-    anom = dg.channel_sm_correlation(ds, fine, anomaly_days=15).set_index("variable")
+    raw = dgt.channel_sm_correlation(ds, fine).set_index("variable")
+    anom = dgt.channel_sm_correlation(ds, fine, anomaly_days=15).set_index("variable")
     assert raw.loc["tbh", "r_temporal_median"] > 0.5  # the seasonal confounder wins on raw series
     assert anom.loc["tbh", "slope_temporal_median"] == pytest.approx(-3.0, rel=0.1)
     assert anom.loc["tbh", "anomaly_days"] == 15 and "mpdi" in anom.index

@@ -152,14 +152,14 @@ def _anomaly(a: np.ndarray, window: int = 15) -> np.ndarray:
 
 def test_lband_tbh_falls_with_truth_sm_weaker_under_vegetation(mini):
     """Measured on the stored products: SMAP Tbh anomalies vs the truth at each SMAP cell."""
-    from sm_nb.diagnostics import regrid_truth_to
+    from sm_nb.resample import bin_mean
 
     smap = _open("smap_tb")
     truth = _open("truth_sm").sm
     veg = _open("modis_ndvi_evi").ndvi
-    t_on = regrid_truth_to(smap, truth).transpose("time", "lat", "lon").values
+    t_on = bin_mean(truth, smap).transpose("time", "lat", "lon").values
     tb = smap.tbh_desc.isel(frequency=0).transpose("time", "lat", "lon").values
-    ndvi = regrid_truth_to(smap, veg.mean("time")).values
+    ndvi = bin_mean(veg.mean("time"), smap).values
     slopes, greens = [], []
     for j in range(tb.shape[1]):
         for i in range(tb.shape[2]):
