@@ -47,10 +47,9 @@ import xarray as xr
 from scipy import ndimage, sparse
 from scipy.spatial import cKDTree
 
-from .config import ScenarioConfig, get_config
 from .conventions import COORD_ATTRS, LAT, LON
 from .exceptions import ConfigError, DataError
-from .grids import EARTH_RADIUS_KM, Grid, coarse_grid, grid_for
+from .grids import EARTH_RADIUS_KM, Grid, grid_for
 
 __all__ = [
     "REGRID_METHOD",
@@ -382,13 +381,8 @@ def identity(da: xr.DataArray, dst: Grid) -> xr.DataArray:
 # ---------------------------------------------------------------------------------------------
 # dispatcher
 # ---------------------------------------------------------------------------------------------
-def _coarse(config: str | ScenarioConfig | Grid) -> Grid:
-    return config if isinstance(config, Grid) else coarse_grid(get_config(config))
-
-
-def to_coarse(obj: xr.DataArray | xr.Dataset, method: str, cfg: str | ScenarioConfig | Grid = "demo",
-              **kwargs: Any) -> xr.DataArray | xr.Dataset:
-    """Regrid a DataArray or Dataset to the paper's 0.25° × 0.3125° grid.
+def to_coarse(obj: xr.DataArray | xr.Dataset, method: str, dst: Grid, **kwargs: Any) -> xr.DataArray | xr.Dataset:
+    """Regrid a DataArray or Dataset to a target grid (the paper's 0.25° × 0.3125° grid, §2.1.5).
 
     Parameters
     ----------
@@ -398,8 +392,8 @@ def to_coarse(obj: xr.DataArray | xr.Dataset, method: str, cfg: str | ScenarioCo
         listed in ``attrs["regrid_dropped"]``.
     method : {"bilinear", "idw", "mean", "identity"}
         See :data:`REGRID_METHOD` for the paper's choice per dataset.
-    cfg : str, ScenarioConfig or Grid
-        Config whose :func:`~sm_nb.grids.coarse_grid` is the target (or a Grid).
+    dst : Grid
+        The target grid (e.g. :attr:`sm_nb.StudyArea.coarse`, :func:`sm_nb.grids.coarse_grid`).
     **kwargs
         Passed to the method: ``k``, ``radius_km``, ``power`` (idw), ``min_valid_fraction`` (mean).
 
@@ -410,7 +404,8 @@ def to_coarse(obj: xr.DataArray | xr.Dataset, method: str, cfg: str | ScenarioCo
     funcs = {"bilinear": bilinear, "idw": idw, "mean": area_mean, "identity": identity}
     if method not in funcs:
         raise ConfigError(f"regridding method {method!r} unknown; expected one of {list(METHODS)}")
-    dst = _coarse(cfg)
+    if not isinstance(dst, Grid):
+        raise ConfigError(f"dst is a {type(dst).__name__}; expected a sm_nb.grids.Grid (e.g. study.area.coarse)")
     func = funcs[method]
     if isinstance(obj, xr.DataArray):
         return func(obj, dst, **kwargs)

@@ -434,3 +434,30 @@ def test_feature_building_from_files_matches_synthetic(exported, monkeypatch):
         assert ok.any(), name
         np.testing.assert_array_equal(np.isfinite(a.values), ok, err_msg=name)
         np.testing.assert_allclose(a.values[ok], b.values[ok], atol=tol[name], rtol=0, err_msg=name)
+
+
+# ---- a target grid finer than the source: nearest sample, said, never silent NaN -------------
+FINER = {"south": 36.40, "north": 36.41, "west": 98.40, "east": 98.41, "dlat": 1 / 4800, "dlon": 1 / 4800}
+
+
+def test_srtm_onto_a_finer_grid_fills_by_nearest_sample(tmp_path):
+    fx.hgt(tmp_path / "N36E098.hgt", slope_east=0.5)
+    ds = read_srtm(tmp_path, grid=FINER)
+    assert ds["elevation"].shape == (48, 48)
+    assert np.isfinite(ds["elevation"].values).all() and np.isfinite(ds["slope"].values).all()
+    assert ds.attrs["n_cells_nearest_sample"] > 48 * 48 // 2  # 3" samples, 0.75" cells
+    assert "nearest SRTM sample" in ds["elevation"].attrs["cell_methods"]
+    coarse = read_srtm(tmp_path, grid=GRID)
+    assert "n_cells_nearest_sample" not in coarse.attrs
+    # the plane rises east: filled cells keep the east-west gradient of the samples
+    row = ds["elevation"].isel(lat=20).values
+    assert row[-1] > row[0]
+
+
+def test_modis_onto_a_finer_grid_fills_by_nearest_sample(tmp_path):
+    fx.modis_mod13a2(tmp_path / "MOD13A2.A2017145.h25v05.061.2021301120000.hdf")
+    lat, lon = fx.CELL  # the fixture writes a 5 × 5 km block of valid pixels around this point
+    grid = {"south": lat - 0.01, "north": lat + 0.01, "west": lon - 0.01, "east": lon + 0.01, "dlat": 1 / 480, "dlon": 1 / 480}
+    ds = read_modis(tmp_path, grid=grid)
+    v = ds["ndvi"].isel(time=0).values
+    assert np.isfinite(v).mean() > 0.99, "cells of a grid finer than MODIS 1 km were left NaN"

@@ -156,13 +156,13 @@ def test_replicate_preserves_values_and_coarse_mean(backend):
 def test_to_coarse_dispatch_dataset_and_errors():
     ds = xr.Dataset({"sm": _field(FINE.lat, FINE.lon, _linear, nt=1, units="m3 m-3"),
                      "flag": (("time", "lat", "lon"), np.zeros((1, *FINE.shape), np.uint8))})
-    out = R.to_coarse(ds, "mean", MINI)
+    out = R.to_coarse(ds, "mean", COARSE)
     assert list(out.data_vars) == ["sm"] and out.attrs["regrid_dropped"] == "flag"
     assert out["sm"].attrs["units"] == "m3 m-3"
     with pytest.raises(ConfigError, match="expected one of.*bilinear.*idw.*mean"):
-        R.to_coarse(ds, "cubic", MINI)
+        R.to_coarse(ds, "cubic", COARSE)
     with pytest.raises(DataError, match="floating-point"):
-        R.to_coarse(ds["flag"], "mean", MINI)
+        R.to_coarse(ds["flag"], "mean", COARSE)
     with pytest.raises(DataError, match="lacks dimension"):
         R.bilinear(ds["sm"].rename(lat="y"), COARSE)
     assert R.REGRID_METHOD["smap_tb"] == "bilinear" and R.REGRID_METHOD["fy3c_tb"] == "idw"

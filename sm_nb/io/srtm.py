@@ -100,11 +100,28 @@ def _bin_tile(z: np.ndarray, lat: np.ndarray, lon: np.ndarray, grid: TargetGrid,
     mlat, mlon = np.meshgrid(la, lo, indexing="ij")
     idx = grid.index(mlat, mlon).reshape(-1)
     size = grid.shape[0] * grid.shape[1]
+    # nearest sample of every target cell whose centre lies inside this tile's samples: used where a
+    # cell holds no sample at all (a target grid finer than the source)
+    ti = np.flatnonzero((grid.lat >= la.min()) & (grid.lat <= la.max()))
+    tj = np.flatnonzero((grid.lon >= lo.min()) & (grid.lon <= lo.max()))
+    near_r = _nearest(la, grid.lat[ti])
+    near_c = _nearest(lo, grid.lon[tj])
+    cells = (ti[:, None] * grid.shape[1] + tj[None, :]).reshape(-1)
     for key, v in (("elevation", z), ("slope", slope), ("gx", gx), ("gy", gy)):
+        acc[f"near_{key}"][cells] = np.asarray(v, dtype=np.float64)[np.ix_(near_r, near_c)].reshape(-1)
         v = np.asarray(v, dtype=np.float64).reshape(-1)
         ok = (idx >= 0) & np.isfinite(v)
         acc[key] += np.bincount(idx[ok], weights=v[ok], minlength=size)
         acc[f"n_{key}"] += np.bincount(idx[ok], minlength=size)
+
+
+def _nearest(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Index of the nearest value of the sorted or reverse-sorted 1-D ``src`` for each ``dst``."""
+    order = np.argsort(src)
+    s = src[order]
+    k = np.clip(np.searchsorted(s, dst), 1, max(s.size - 1, 1))
+    left = np.abs(dst - s[k - 1]) <= np.abs(s[np.minimum(k, s.size - 1)] - dst)
+    return order[np.where(left, k - 1, np.minimum(k, s.size - 1))]
 
 
 def read_srtm(
@@ -128,8 +145,9 @@ def read_srtm(
     Returns
     -------
     xr.Dataset
-        ``elevation`` (lat, lon), m — mean of the samples in each cell; ``slope``, degree — mean
-        of the native-resolution slope; ``aspect``, degree clockwise from north (downslope),
+        ``elevation`` (lat, lon), m — mean of the samples in each cell (the nearest sample where
+        a cell holds none, i.e. where the target grid is finer than the tiles; counted in
+        ``attrs["n_cells_nearest_sample"]``); ``slope``, degree — mean of the native-resolution slope; ``aspect``, degree clockwise from north (downslope),
         from the cell-mean gradient, 0 where flat.
     """
     files = resolve_paths(paths, ("*.hgt", "*.hgt.zip", "*.HGT", "*.tif", "*.tiff"), "SRTM", "N36E098.hgt")
@@ -137,6 +155,7 @@ def read_srtm(
     tgt = target_grid(grid)
     size = tgt.shape[0] * tgt.shape[1]
     acc = {k: np.zeros(size) for k in ("elevation", "slope", "gx", "gy", "n_elevation", "n_slope", "n_gx", "n_gy")}
+    acc.update({f"near_{k}": np.full(size, np.nan) for k in ("elevation", "slope", "gx", "gy")})
     run_per_file(files, problems, lambda p: _bin_tile(*_read_tile(p), tgt, acc))
     problems.raise_if_any(len(files))
     if not acc["n_elevation"].any():
@@ -144,7 +163,9 @@ def read_srtm(
     mean = {}
     for key in ("elevation", "slope", "gx", "gy"):
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean[key] = np.where(acc[f"n_{key}"] > 0, acc[key] / np.maximum(acc[f"n_{key}"], 1), np.nan).reshape(tgt.shape)
+            mean[key] = np.where(acc[f"n_{key}"] > 0, acc[key] / np.maximum(acc[f"n_{key}"], 1),
+                                 acc[f"near_{key}"]).reshape(tgt.shape)
+    n_nearest = int(np.count_nonzero((acc["n_elevation"] == 0) & np.isfinite(acc["near_elevation"])))
     gx, gy = mean["gx"], mean["gy"]
     aspect = np.where((gx == 0) & (gy == 0), 0.0, np.degrees(np.arctan2(-gx, -gy)) % 360.0)
     ds = xr.Dataset(
@@ -155,4 +176,8 @@ def read_srtm(
         },
         coords=coords(None, tgt.lat, tgt.lon),
     )
+    if n_nearest:  # said, never silent: the target grid is finer than the tiles somewhere
+        for v in ("elevation", "slope"):
+            ds[v].attrs["cell_methods"] += f"; nearest SRTM sample in {n_nearest} cell(s) holding no sample"
+        ds.attrs["n_cells_nearest_sample"] = n_nearest
     return finish(ds, "SRTM", files, variables, chunks, reader="read_srtm")
