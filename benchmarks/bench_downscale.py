@@ -9,7 +9,7 @@ python benchmarks/bench_downscale.py --config demo     # the demo config
 What it does: makes sure the scenario is in the cache (``$SM_NB_CACHE`` or ``--cache``; with
 ``--days N`` a `full` variant ending N days after the season start, generated with ``--spinup``
 spin-up days — the inputs' values do not matter for timing), trains the network on the final
-inputs of the same scenario (``sm_nb.selection.train_combination``, cached; one restart and no
+inputs of the same scenario (``sm_nb.Study.train``, cached; one restart and no
 cross-validation, which only changes the weights, not the cost of applying them), then runs, each
 in a fresh child process so that peak resident memory is that of the downscaling alone:
 
@@ -59,10 +59,11 @@ def main() -> None:
 
     import pandas as pd
 
+    from sm_nb import Study
     from sm_nb.config import get_config
     from sm_nb.grids import fine_grid
     from sm_nb.scenario.generate import ensure_scenario
-    from sm_nb.selection import FINAL_INPUTS, train_combination
+    from sm_nb.selection import FINAL_INPUTS
 
     env = dict(os.environ)
     if args.cache:
@@ -79,7 +80,7 @@ def main() -> None:
     ensure_scenario(cfg, args.seed, progress=True)
     t_gen = time.perf_counter() - t0
     t0 = time.perf_counter()
-    res = train_combination(FINAL_INPUTS, cfg, args.seed, n_restarts=1, cv_folds=0)
+    res = Study(cfg, args.seed).train(FINAL_INPUTS, n_restarts=1, cv_folds=0)
     t_train = time.perf_counter() - t0
 
     days = pd.DatetimeIndex(cfg.dates)
@@ -89,12 +90,13 @@ def main() -> None:
             "import json, resource, time\n"
             "import pandas as pd\n"
             "from sm_nb.config import get_config\n"
-            "from sm_nb.selection import FINAL_INPUTS, train_combination\n"
-            "from sm_nb.downscale import downscale\n"
+            "from sm_nb import Study\n"
+            "from sm_nb.selection import FINAL_INPUTS\n"
             f"cfg = {cfg_code}\n"
-            f"res = train_combination(FINAL_INPUTS, cfg, {args.seed}, n_restarts=1, cv_folds=0)\n"
+            f"study = Study(cfg, {args.seed})\n"
+            "res = study.train(FINAL_INPUTS, n_restarts=1, cv_folds=0)\n"
             "t0 = time.perf_counter()\n"
-            f"ds = downscale(res, config=cfg, seed={args.seed}, output=__OUT__, time=__WHEN__)\n"
+            "ds = study.downscale(res, output=__OUT__, time=__WHEN__)\n"
             "print(json.dumps({'seconds': time.perf_counter() - t0, 'days': int(ds.sizes['time']), "
             "'coverage': float(ds.attrs['coverage_overall']), 'chunks': str(ds['sm'].encoding.get('chunks')), "
             "'peak_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
