@@ -1,27 +1,31 @@
 """Selection experiments (paper §3.1, §3.2): which inputs should the network get?
 
 For one combination of inputs, :func:`train_combination` does what the paper does for each row
-of its Tables 3–5 — build the coarse feature table, train the Levenberg–Marquardt network on a
-random subset of the samples, apply it to *every* sample of the coarse grid and period, and score
-it against CLDAS with the quality index of §2.2.2 — and, beyond the paper, repeats the training
-in a spatial block cross-validation to score predictions for pixels the network never saw.
-:func:`evaluate_combinations` does this for a list of combinations (optionally in parallel with
-dask) and returns one tidy row per combination.
+of its Tables 3–5 — take the coarse input cube and the CLDAS target, train the
+Levenberg–Marquardt network on a random subset of the samples, apply it to *every* sample of the
+coarse grid and period, and score it against the target with the quality index of §2.2.2 — and,
+beyond the paper, repeats the training in a spatial block cross-validation to score predictions
+for pixels the network never saw. :func:`evaluate_combinations` does this for a list of
+combinations (optionally on dask threads) and returns one tidy row per combination.
+
+Everything here is xarray in, results out: the functions take an input ``Dataset`` and a target
+``DataArray`` and never open data. :meth:`sm_nb.Study.train` and :meth:`sm_nb.Study.evaluate`
+build those from a catalog and cache the results under a fingerprint of the data and settings.
 
 * :data:`FINAL_INPUTS`, :data:`TABLE3_INPUTS`, :data:`TABLE4_COMBINATIONS`,
   :data:`TABLE5_COMBINATIONS` — the paper's rows in sm_nb input names, in the paper's order;
 * :class:`ExperimentResult` — model, predictions, quality indices, counts and provenance;
-* :func:`train_combination`, :func:`train_combinations`, :func:`evaluate_combinations`,
+* :func:`train_combination`, :func:`evaluate_combinations`, :func:`subset`, :func:`params_of`,
   :func:`results_table`, :func:`result_maps`, :func:`cv_gap` (the last three and the result
-  class live in :mod:`sm_nb.experiments_cache`);
+  class live in :mod:`sm_nb.experiments`);
 * :func:`spatial_folds`, :func:`spatial_cv_splits` — the block cross-validation;
-* :func:`combination_label`, :func:`clear_experiment_cache`.
+* :func:`combination_label`.
 
-A combination is a *set*: the network sees its inputs in sm_nb's registry order (microwave
-inputs by sensor, band and orbit, then NDVI, EVI, LST, NSDSI, DEM, SLOPE —
+A combination is a *set*: :meth:`sm_nb.Study.train` builds its inputs in sm_nb's registry order
+(microwave inputs by sensor, band and orbit, then NDVI, EVI, LST, NSDSI, DEM, SLOPE —
 :func:`sm_nb.preprocess.valid_inputs` lists them), so the same inputs in any order or spelling
-(``AMSR2_TBH_D`` = ``AMSR2_10.7_TBH_D``) give the same network, numbers and cache entry.
-Results are cached on disk (:mod:`sm_nb.experiments_cache`); a re-run loads them.
+(``AMSR2_TBH_D`` = ``AMSR2_10.7_TBH_D``) give the same network, numbers and cache entry;
+:func:`train_combination` uses the Dataset's variables in their order.
 """
 
 from __future__ import annotations
@@ -38,13 +42,25 @@ import pandas as pd
 import xarray as xr
 
 from ._version import __version__
+from .combinations import (
+    FIGURE4_INPUTS,
+    FIGURE5_COMBINATIONS,
+    FINAL_INPUTS,
+    TABLE3_INPUTS,
+    TABLE4_COMBINATIONS,
+    TABLE5_COMBINATIONS,
+    as_combination,
+    combination_label,
+    is_input_name,
+    subset,
+)
 from .conventions import LAT, LON, TIME, cf_attrs
+from .crossval import CV_BLOCK, spatial_cv_splits, spatial_folds, subsample
 from .exceptions import ConfigError, DataError
 from .experiments import ExperimentResult, cv_gap, result_maps, results_table
 from .features import _check_grid, stack_features
 from .metrics import quality_index
 from .nn import LMRegressor
-from .preprocess import INPUTS, resolve_inputs
 
 __all__ = [
     "FINAL_INPUTS",
@@ -68,150 +84,7 @@ __all__ = [
     "spatial_cv_splits",
 ]
 
-#: the paper's final network (§3.2, §4; the last row of Table 5)
-FINAL_INPUTS = ("SMAP_TBV_A", "AMSR2_TBH_D", "ASCAT_BTI_A", "LST", "NDVI", "NSDSI", "DEM", "SLOPE")
-#: Table 3: every single microwave input, each printed row ascending then descending; the paper
-#: prints σ40 and BTI once each (no pass), here both passes are run
-TABLE3_INPUTS = tuple(
-    f"{stem}_{o}"
-    for stem in ("SMAP_TBV", "SMAP_TBH", "SMAP_MPDI",
-                 *(f"AMSR2_{b}_{q}" for b in ("6.9", "7.3", "10.7") for q in ("TBV", "TBH", "MPDI")),
-                 *(f"FY3C_10.7_{q}" for q in ("TBV", "TBH", "MPDI")), "ASCAT_SIGMA40", "ASCAT_BTI")
-    for o in ("A", "D")
-)
-#: Table 4: the six microwave combinations (AMSR2 = 10.7 GHz descending, ASCAT = ascending [A])
-TABLE4_COMBINATIONS = (
-    ("SMAP_TBV_A", "AMSR2_TBH_D"),
-    ("SMAP_TBV_A", "AMSR2_TBH_D", "ASCAT_SIGMA40_A"),
-    ("SMAP_TBV_A", "AMSR2_TBH_D", "ASCAT_BTI_A"),
-    ("SMAP_TBV_A", "AMSR2_MPDI_D"),
-    ("SMAP_TBV_A", "AMSR2_MPDI_D", "ASCAT_SIGMA40_A"),
-    ("SMAP_TBV_A", "AMSR2_MPDI_D", "ASCAT_BTI_A"),
-)
-_MW = ("SMAP_TBV_A", "AMSR2_TBH_D", "ASCAT_BTI_A")
-#: Table 5: TBV_TBH_BTI plus auxiliaries, in the order of the paper's labels
-TABLE5_COMBINATIONS = tuple(_MW + aux for aux in (
-    (), ("NDVI",), ("EVI",), ("SLOPE",), ("DEM",), ("SLOPE", "NDVI"), ("DEM", "NDVI"),
-    ("DEM", "SLOPE", "NDVI"), ("LST",), ("LST", "NDVI"), ("LST", "NDVI", "DEM", "SLOPE"),
-    ("NSDSI",), ("NSDSI", "NDVI"), ("NSDSI", "NDVI", "DEM", "SLOPE"),
-    ("NSDSI", "NDVI", "DEM", "SLOPE", "LST"),
-))
-#: the rows of Figure 4 (single inputs) and Figure 5 (combinations)
-FIGURE4_INPUTS = ("SMAP_TBV_A", "AMSR2_TBH_D", "AMSR2_MPDI_D", "ASCAT_BTI_A", "ASCAT_SIGMA40_A")
-FIGURE5_COMBINATIONS = (TABLE4_COMBINATIONS[1], TABLE4_COMBINATIONS[2], TABLE4_COMBINATIONS[4],
-                        TABLE4_COMBINATIONS[5])
-#: edge of a cross-validation block in coarse cells (4 × 4 cells ≈ 1° × 1.25°, ~110 km) [A]
-CV_BLOCK = 4
 _REF = "Lv, Zhang & Zhu (2021) Remote Sens. 13, 1583, sections 2.2.2, 2.2.3, 3.1 and 3.2"
-_ORDER = {name: i for i, name in enumerate(INPUTS)}
-
-
-# ---------------------------------------------------------------------------------------------
-# combinations
-# ---------------------------------------------------------------------------------------------
-def _as_combination(item: str | Iterable[str]) -> list[str]:
-    """A combination from a list of names or a string (one name, or names joined with '+')."""
-    if isinstance(item, str):
-        return [s.strip() for s in item.split("+") if s.strip()]
-    return [str(s) for s in item]
-
-
-def _resolve(inputs: str | Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(requested spellings, canonical names), both in sm_nb's registry order."""
-    specs = resolve_inputs(_as_combination(inputs))  # unknown names: ConfigError listing valid ones
-    pairs = sorted(specs.items(), key=lambda kv: _ORDER[kv[1].name])
-    return tuple(k for k, _ in pairs), tuple(s.name for _, s in pairs)
-
-
-def combination_label(inputs: str | Iterable[str]) -> str:
-    """Canonical label of a combination: canonical names in registry order joined by ``" + "``.
-
-    Examples
-    --------
-    >>> combination_label(["AMSR2_TBH_D", "smap_tbv_a"])
-    'SMAP_TBV_A + AMSR2_10.7_TBH_D'
-    """
-    return " + ".join(_resolve(inputs)[1])
-
-
-# ---------------------------------------------------------------------------------------------
-# spatial block cross-validation
-# ---------------------------------------------------------------------------------------------
-def spatial_folds(n_lat: int, n_lon: int, n_folds: int, seed: int = 0, block: int = CV_BLOCK) -> np.ndarray:
-    """Assign every pixel of an ``n_lat × n_lon`` grid to a fold, whole blocks at a time.
-
-    Parameters
-    ----------
-    n_lat, n_lon : int
-        Grid size.
-    n_folds : int
-        Number of folds (>= 2).
-    seed : int
-        Seeds the random assignment of blocks to folds.
-    block : int
-        Block edge in pixels; reduced (down to single pixels) until there are at least
-        ``2 · n_folds`` blocks, so that tiny grids can still be split.
-
-    Returns
-    -------
-    ndarray (lat, lon) of int
-        Fold of each pixel; blocks are shuffled and dealt to the folds in turn, so each fold
-        gets the same number of blocks (±1).
-    """
-    if n_lat * n_lon < n_folds:
-        raise ConfigError(f"cv_folds={n_folds} but the grid has only {n_lat * n_lon} pixels; "
-                          "expected at most one fold per pixel")
-    b = max(1, int(block))
-    while b > 1 and -(-n_lat // b) * -(-n_lon // b) < 2 * n_folds:
-        b -= 1
-    nby, nbx = -(-n_lat // b), -(-n_lon // b)
-    perm = np.random.default_rng([int(seed), 2]).permutation(nby * nbx)
-    fold_of_block = np.empty(nby * nbx, dtype=np.int64)
-    fold_of_block[perm] = np.arange(nby * nbx) % n_folds
-    ids = (np.arange(n_lat)[:, None] // b) * nbx + np.arange(n_lon)[None, :] // b
-    return fold_of_block[ids]
-
-
-def _subsample(rows: np.ndarray, limit: int | None, rng: np.random.Generator) -> np.ndarray:
-    if limit is None or rows.size <= limit:
-        return rows
-    return np.sort(rng.choice(rows, size=int(limit), replace=False))
-
-
-def spatial_cv_splits(positions: np.ndarray, grid_shape: tuple[int, int, int], trainable: np.ndarray,
-                      n_folds: int, seed: int = 0, max_train_samples: int | None = None,
-                      block: int = CV_BLOCK) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
-    """Training and held-out rows of a spatial block cross-validation.
-
-    Parameters
-    ----------
-    positions : ndarray (sample,) of int
-        Flat (time, lat, lon) index of each sample (:attr:`FeatureTable.positions`).
-    grid_shape : (n_time, n_lat, n_lon)
-    trainable : ndarray (sample,) of bool
-        Samples with a valid target (only these are trained on).
-    n_folds, seed, block
-        As for :func:`spatial_folds`.
-    max_train_samples : int, optional
-        Cap on the training rows of each fold (random, seeded per fold).
-
-    Returns
-    -------
-    fold_map : ndarray (lat, lon) of int
-    splits : list of (train_rows, test_rows)
-        Row indices into the samples, one pair per fold: ``test_rows`` are all samples of the
-        fold's pixels (also those without a target, so that every sample gets an out-of-fold
-        prediction), ``train_rows`` a subsample of the trainable samples of the other pixels.
-    """
-    _, n_lat, n_lon = grid_shape
-    fold_map = spatial_folds(n_lat, n_lon, n_folds, seed, block)
-    fold = fold_map.reshape(-1)[np.asarray(positions) % (n_lat * n_lon)]
-    splits = []
-    for k in range(n_folds):
-        test = np.flatnonzero(fold == k)
-        pool = np.flatnonzero((fold != k) & trainable)
-        splits.append((_subsample(pool, max_train_samples, np.random.default_rng([int(seed), 3, k])), test))
-    return fold_map, splits
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,11 +301,11 @@ def _run(inputs: xr.Dataset, target: xr.DataArray, names: tuple[str, ...], param
         raise DataError(f"combination {label}: none of the {positions.size} samples where every input is valid "
                         f"has a {target_name} value; nothing to train on")
     shape = tuple(template.sizes[d] for d in (TIME, LAT, LON))
-    canonical = combination_label(names) if all(_known(n) for n in names) else label
+    canonical = combination_label(names) if all(is_input_name(n) for n in names) else label
     prov = _provenance(canonical, target_name, params, extra)
     attrs = {**cf_attrs("sm"), **prov}
 
-    rows = _subsample(np.flatnonzero(trainable), params["max_train_samples"], np.random.default_rng([seed, 0]))
+    rows = subsample(np.flatnonzero(trainable), params["max_train_samples"], np.random.default_rng([seed, 0]))
     with _one_blas_thread():
         model, train_time = _fit(x_all[rows], y_all[rows], names, label, "", params, _int_seed(seed, 1), progress)
         pred = table.unstack(_predict(model, x_all, label, "").astype(np.float32), name="sm_nn", attrs={
@@ -469,29 +342,6 @@ def _run(inputs: xr.Dataset, target: xr.DataArray, names: tuple[str, ...], param
 # ---------------------------------------------------------------------------------------------
 # many combinations
 # ---------------------------------------------------------------------------------------------
-def subset(inputs: xr.Dataset, combination: str | Iterable[str]) -> xr.Dataset:
-    """The variables of ``inputs`` that make up ``combination``, in sm_nb's registry order.
-
-    Names are matched as a set, case-insensitively and through aliases (``AMSR2_TBH_D`` finds a
-    variable ``AMSR2_10.7_TBH_D``); the result's variables keep the requested spelling.
-    """
-    requested, canonical = _resolve(combination)
-    have = {combination_label([str(v)]) if _known(str(v)) else str(v): str(v) for v in inputs.data_vars}
-    missing = [r for r, c in zip(requested, canonical, strict=True) if c not in have]
-    if missing:
-        raise DataError(f"inputs lack {missing}; they have {sorted(map(str, inputs.data_vars))}")
-    out = inputs[[have[c] for c in canonical]]
-    return out.rename({have[c]: r for r, c in zip(requested, canonical, strict=True) if have[c] != r})
-
-
-def _known(name: str) -> bool:
-    try:
-        _resolve([name])
-    except ConfigError:
-        return False
-    return True
-
-
 def evaluate_combinations(combinations: Iterable[str | Sequence[str]], inputs: xr.Dataset, target: xr.DataArray,
                           *, hidden_units: int = 10, n_restarts: int = 4, max_train_samples: int | None = 20000,
                           cv_folds: int = 3, random_state: int = 0, parallel: bool = False,
@@ -519,7 +369,7 @@ def evaluate_combinations(combinations: Iterable[str | Sequence[str]], inputs: x
     DataFrame
         :func:`results_table` of the results, one row per combination in order.
     """
-    combos = [_as_combination(c) for c in combinations]
+    combos = [as_combination(c) for c in combinations]
     if not combos:
         raise ConfigError("combinations is empty; expected one or more lists of input names")
     cubes = [subset(inputs, c) for c in combos]  # every name checked before any training

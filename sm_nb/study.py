@@ -34,6 +34,7 @@ from . import downscale as _downscale
 from . import preprocess, selection
 from .area import StudyArea
 from .catalog import Catalog, load_catalog
+from .combinations import as_combination, resolve_combination
 from .config import ScenarioConfig, check_seed, get_config
 from .conventions import TIME
 from .exceptions import CatalogError, ConfigError
@@ -255,7 +256,7 @@ class Study:
         ExperimentResult
             With ``.prediction``, ``.quality``, ``.model``.
         """
-        requested, canonical = selection._resolve(inputs)
+        requested, canonical = resolve_combination(inputs)
         params = selection.params_of(hidden_units, n_restarts, max_train_samples, cv_folds,
                                      self.seed if random_state is None else random_state)
         spec = self._spec(canonical, params, options)
@@ -285,16 +286,16 @@ class Study:
     def train_many(self, combinations: Iterable[str | Sequence[str]], *, parallel: bool = False,
                    progress: bool = True, n_workers: int | None = None, **kwargs: Any) -> list[ExperimentResult]:
         """:meth:`train` for each combination, in order; ``parallel`` trains on dask threads (same numbers)."""
-        combos = [selection._as_combination(c) for c in combinations]
+        combos = [as_combination(c) for c in combinations]
         if not combos:
             raise ConfigError("combinations is empty; expected one or more lists of input names")
         for c in combos:  # every name checked before any training
-            selection._resolve(c)
+            resolve_combination(c)
         selection.params_of(**{k: v for k, v in kwargs.items() if k in (
             "hidden_units", "n_restarts", "max_train_samples", "cv_folds", "random_state") and v is not None})
         options = {k: v for k, v in kwargs.items() if k in ("min_valid_fraction", "flag_mask", "nsdsi_variant",
                                                               "slope_source")}
-        union = list(dict.fromkeys(n for c in combos for n in selection._resolve(c)[1]))
+        union = list(dict.fromkeys(n for c in combos for n in resolve_combination(c)[1]))
         self.inputs(union, **options)  # read and regrid every input once, before any thread starts
         self.target(min_valid_fraction=options.get("min_valid_fraction", 0.5))
         kwargs = {**kwargs, "progress": False}
@@ -326,5 +327,5 @@ class Study:
                                   attrs={"config": self.config.name, "config_key": self.config.key,
                                          "seed": self.seed, "catalog": str(self.catalog.path),
                                          "data_fingerprint": self.fingerprint(*{
-                                             preprocess.INPUTS[c].dataset for c in selection._resolve(result.inputs)[1]})})
+                                             preprocess.INPUTS[c].dataset for c in resolve_combination(result.inputs)[1]})})
         return ds
