@@ -4,11 +4,11 @@
   lazily, one dask block at a time; NaN wherever an input is missing;
 * :func:`downscale` — build the fine-grid inputs (microwave replicated, auxiliaries native) and
   apply the network; coverage per day, provenance, optional incremental atomic zarr output;
-* :func:`aggregate`, :func:`residual_correction`, :func:`conservation_table` — the conservation
-  check of downscaling tools (pyDMS, DisPATCh): the fine product averaged back onto the coarse
-  grid against the coarse NN, with and without adding back the coarse residual;
-  :func:`expand` — blockwise replication expansion of a lazy coarse field;
+* :func:`coverage_table` — valid fine pixels per day;
 * :func:`add_downscale_parser` — the ``sm-nb downscale`` command.
+
+The conservation check (aggregate back to the coarse grid, residual correction) is in
+:mod:`sm_nb.conservation`.
 
 Running on a cluster: every function builds a dask graph and computes with the active dask
 scheduler, so the same call runs on a ``dask.distributed`` cluster once a client exists::
@@ -38,16 +38,11 @@ import xarray as xr
 from ._version import __version__
 from .conventions import COORD_ATTRS, LAT, LON, TIME, cf_attrs
 from .exceptions import ConfigError, DataError, SmNbError
-from .grids import Grid, grid_for
-from .resample import area_mean, replicate
 
 __all__ = [
     "apply_network",
     "downscale",
     "coverage_table",
-    "aggregate",
-    "residual_correction",
-    "conservation_table",
 ]
 
 _INPUT = "input"
@@ -373,100 +368,6 @@ def coverage_table(ds: xr.Dataset) -> pd.DataFrame:
     df.loc["overall"] = df.mean()
     df.index.name = TIME
     return df
-
-
-# ---------------------------------------------------------------------------------------------
-# conservation
-# ---------------------------------------------------------------------------------------------
-def _coarse_grid(coarse: xr.DataArray | Grid) -> Grid:
-    return coarse if isinstance(coarse, Grid) else grid_for(coarse, "coarse")
-
-
-def aggregate(fine: xr.DataArray, coarse: xr.DataArray | Grid, min_valid_fraction: float = 0.5) -> xr.DataArray:
-    """Area mean of a fine field on the coarse grid it nests in (the paper's aggregation, §2.1.5).
-
-    Parameters
-    ----------
-    fine : DataArray (time, lat, lon)
-    coarse : DataArray (..., lat, lon) or Grid
-        The coarse grid (e.g. the coarse NN product).
-    min_valid_fraction : float in [0, 1]
-        A coarse cell needs at least this fraction of finite fine pixels, else NaN.
-    """
-    return area_mean(fine.astype(np.float64), _coarse_grid(coarse), min_valid_fraction=min_valid_fraction)
-
-
-def _on_coarse(fine: xr.DataArray, coarse: xr.DataArray) -> xr.DataArray:
-    return coarse.astype(np.float64).reindex({TIME: fine[TIME].values}).assign_coords({TIME: fine[TIME]})
-
-
-def residual_correction(fine: xr.DataArray, coarse: xr.DataArray, min_valid_fraction: float = 0.5) -> xr.DataArray:
-    """Add the coarse residual back so that the aggregate of the fine product is the coarse NN.
-
-    Parameters
-    ----------
-    fine : DataArray (time, lat, lon), m3 m-3
-        Downscaled product.
-    coarse : DataArray (time, lat, lon), m3 m-3
-        Coarse NN product on the grid ``fine`` nests in (days matched by label).
-    min_valid_fraction : float
-        As in :func:`aggregate`.
-
-    Returns
-    -------
-    DataArray (time, lat, lon), float64
-        :math:`f' = f + R(c - A f)` with A the area mean and R the replication expansion. NaN
-        where the coarse NN or the aggregate is missing (no residual to add): never filled.
-
-    Notes
-    -----
-    The correction of pyDMS (Guzinski & Nieto 2019) and DisPATCh-type methods. ``A f'`` over
-    the same valid pixels equals ``c`` exactly (up to float64 rounding).
-    """
-    c = _on_coarse(fine, coarse)
-    resid = c - aggregate(fine, coarse, min_valid_fraction)
-    out = fine.astype(np.float64) + replicate(resid, grid_for(fine, "fine"))
-    out.attrs = {**fine.attrs, "long_name": f"{fine.attrs.get('long_name', 'downscaled soil moisture')}, "
-                 "residual-corrected to the coarse NN", "comment": "f + replicate(coarse - area_mean(f))"}
-    return out.rename(f"{fine.name or 'sm'}_corrected")
-
-
-def conservation_table(fines: Mapping[str, xr.DataArray], coarse: xr.DataArray,
-                       min_valid_fraction: float = 0.5) -> pd.DataFrame:
-    """How well fine products average back to the coarse NN (pooled over cells and days).
-
-    Parameters
-    ----------
-    fines : mapping label → DataArray (time, lat, lon), m3 m-3
-        E.g. ``{"downscaled": sm, "downscaled + residual correction": sm_corr}``.
-    coarse : DataArray (time, lat, lon), m3 m-3
-        Coarse NN product.
-    min_valid_fraction : float
-        As in :func:`aggregate`.
-
-    Returns
-    -------
-    DataFrame
-        One row per label: ``r`` (Pearson), ``bias`` (mean aggregate − coarse), ``rmse``,
-        ``max_abs`` (largest |difference|), ``n`` (cell-days where both exist), ``n_coarse``
-        (cell-days with a coarse value).
-    """
-    import dask
-
-    rows = []
-    for label, fine in fines.items():
-        c = _on_coarse(fine, coarse)
-        a = aggregate(fine, coarse, min_valid_fraction)
-        a, c = dask.compute(a, c)
-        av, cv = np.asarray(a.values).ravel(), np.asarray(c.values).ravel()
-        ok = np.isfinite(av) & np.isfinite(cv)
-        d = av[ok] - cv[ok]
-        r = float(np.corrcoef(av[ok], cv[ok])[0, 1]) if ok.sum() > 2 and np.std(av[ok]) > 0 else np.nan
-        rows.append({"product": label, "r": r, "bias": float(d.mean()) if d.size else np.nan,
-                     "rmse": float(np.sqrt((d * d).mean())) if d.size else np.nan,
-                     "max_abs": float(np.abs(d).max()) if d.size else np.nan,
-                     "n": int(ok.sum()), "n_coarse": int(np.isfinite(cv).sum())})
-    return pd.DataFrame(rows).set_index("product")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -135,7 +135,7 @@ def _export_fy3c(out: Path, stores: Callable[[str], xr.Dataset], cfg: Any) -> in
     from .io._grids import ease2_centres
     from .io.fy3c import CHANNELS
     from .io.writers import write_fy3c_l1, write_fy3c_l2
-    from .scenario.sensors import SENSORS
+    from .scenario.sensor_specs import SENSORS
 
     tb, sm = stores("fy3c_tb"), stores("fy3c_sm")
     lat_rows, lon_cols = ease2_centres("M25")
@@ -157,7 +157,7 @@ def _export_fy3c(out: Path, stores: Callable[[str], xr.Dataset], cfg: Any) -> in
 
 def _export_ascat(out: Path, stores: Callable[[str], xr.Dataset], cfg: Any) -> int:
     from .io.writers import write_ascat
-    from .scenario.sensors import SENSORS
+    from .scenario.sensor_specs import SENSORS
 
     ds = stores("ascat_sigma40")
     lat, lon = ds.lat.values, ds.lon.values

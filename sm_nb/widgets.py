@@ -114,7 +114,7 @@ def tc_explorer(products: dict[str, xr.DataArray], truth: xr.DataArray | None = 
         SM products on one grid (:func:`sm_nb.validation.coarse_sm_products`).
     truth : DataArray (time, lat, lon), optional
         When given, the actual error variance and correlation are shown beside TC's
-        (:func:`sm_nb.tc.actual_errors`, :func:`sm_nb.validation.tc_vs_truth`).
+        (:func:`sm_nb.tc.actual_errors`, :func:`sm_nb.tc_tables.tc_vs_truth`).
     initial : three names, optional
         Default the first three.
     min_corr : float
@@ -127,7 +127,7 @@ def tc_explorer(products: dict[str, xr.DataArray], truth: xr.DataArray | None = 
     panel.Row
         Three drop-downs and a slider on the left; maps, box plots and tables on the right.
     """
-    from . import tc, validation
+    from . import tc, tc_tables
 
     names = list(products)
     if len(names) < 3:
@@ -151,7 +151,7 @@ def tc_explorer(products: dict[str, xr.DataArray], truth: xr.DataArray | None = 
             if truth is not None:
                 act = tc.actual_errors([products[x], products[y], products[z]], truth, min_n=min_n)
                 panels.append(pn.pane.Markdown("**TC against the actual errors (synthetic truth)**"))
-                panels.append(pn.pane.DataFrame(validation.tc_vs_truth(res, act), sizing_mode="stretch_width"))
+                panels.append(pn.pane.DataFrame(tc_tables.tc_vs_truth(res, act), sizing_mode="stretch_width"))
             return pn.Column(*panels)
         except SmNbError as exc:
             return pn.pane.Markdown(f"**cannot run triple collocation** on `{x}`, `{y}`, `{z}`: {exc}")

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from sm_nb import conservation as C
 from sm_nb import downscale as D
 from sm_nb.config import get_config
 from sm_nb.exceptions import ConfigError, DataError
@@ -220,7 +221,7 @@ def _constructed(seed: int = 0) -> tuple[xr.DataArray, xr.DataArray, np.ndarray]
 
 def test_conservation_numbers_on_a_constructed_case():
     c, f, _ = _constructed()
-    t = D.conservation_table({"exact": f, "offset": f + 0.01, "scaled": 2 * f}, c, min_valid_fraction=1.0)
+    t = C.conservation_table({"exact": f, "offset": f + 0.01, "scaled": 2 * f}, c, min_valid_fraction=1.0)
     assert t.loc["exact", "r"] == pytest.approx(1.0)
     assert t.loc["exact", "rmse"] == pytest.approx(0.0, abs=1e-12)
     assert t.loc["offset", "bias"] == pytest.approx(0.01, abs=1e-12)
@@ -234,20 +235,20 @@ def test_residual_correction_matches_the_coarse_nn_exactly():
     rng = np.random.default_rng(2)
     biased = (f + rng.normal(0.02, 0.03, f.shape)).where(rng.random(f.shape) > 0.2)  # gaps, bias, noise
     c = c.where(rng.random(c.shape) > 0.1)
-    corr = D.residual_correction(biased, c)
-    agg = D.aggregate(corr, c)
+    corr = C.residual_correction(biased, c)
+    agg = C.aggregate(corr, c)
     ok = np.isfinite(agg.values) & np.isfinite(c.values)
     assert ok.mean() > 0.8
     np.testing.assert_allclose(agg.values[ok], c.values[ok], rtol=0, atol=1e-14)
     # never filled: NaN where the coarse NN is missing or the fine pixel is
     assert np.isnan(corr.values[np.isnan(biased.values)]).all()
     assert np.isnan(replicate(c, fine_grid(get_config("mini"))).values[np.isfinite(corr.values)]).sum() == 0
-    t = D.conservation_table({"raw": biased, "corrected": corr}, c)
+    t = C.conservation_table({"raw": biased, "corrected": corr}, c)
     assert t.loc["corrected", "rmse"] < 1e-14 < t.loc["raw", "rmse"]
 
 
 def test_conservation_of_the_mini_product(net, fine):
-    t = D.conservation_table({"downscaled": fine["sm"]}, net.prediction)
+    t = C.conservation_table({"downscaled": fine["sm"]}, net.prediction)
     assert t.loc["downscaled", "n"] > 0 and np.isfinite(t.loc["downscaled", "r"])
 
 

@@ -1,4 +1,4 @@
-"""Tests of sm_nb.scenario.sensors on analytic fields (constant, step edge, point source, ramp)."""
+"""Tests of the sensor simulation (sm_nb.scenario.sensor_specs, footprint, swath, sensors) on analytic fields (constant, step edge, point source, ramp)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from scipy.special import erf
 from sm_nb.config import get_config
 from sm_nb.exceptions import ConfigError, DataError
 from sm_nb.grids import cldas_grid, fine_grid
+from sm_nb.scenario import footprint as FP
+from sm_nb.scenario import sensor_specs as SP
 from sm_nb.scenario import sensors as S
+from sm_nb.scenario import swath as SW
 
-KM = S.KM_PER_DEG
+KM = SP.KM_PER_DEG
 DAY = pd.Timestamp("2017-07-01")
 
 
@@ -38,8 +41,8 @@ def make_static(cfg, water=0.0, slope=2.0):
 
 def make_fine(sensor, cfg, value=250.0):
     shape = fine_grid(cfg).shape
-    fine = {k: np.full(shape, value, np.float32) for k in S.fine_keys(sensor, cfg)}
-    if S._spec(sensor).kind == "scatterometer":
+    fine = {k: np.full(shape, value, np.float32) for k in SP.fine_keys(sensor, cfg)}
+    if SP._spec(sensor).kind == "scatterometer":
         fine["sigma0"] = np.full(shape, 0.01, np.float32)  # −20 dB, linear
     fine["frozen"] = np.zeros(shape, bool)
     fine["snow"] = np.zeros(shape, bool)
@@ -49,7 +52,7 @@ def make_fine(sensor, cfg, value=250.0):
 
 def quiet(sensor, **changes):
     """A spec without noise or RFI (and with other ``changes``)."""
-    spec = S.SENSORS[sensor]
+    spec = SP.SENSORS[sensor]
     zero = (
         {"nedt_k": (0.0,) * len(spec.frequencies)}
         if spec.kind == "radiometer"
@@ -75,7 +78,7 @@ def inside(cfg, grid):
 
 # ---- registry -----------------------------------------------------------------------------------
 def test_registry_values():
-    smap, amsr2, fy3c, ascat = (S.SENSORS[k] for k in ("smap", "amsr2", "fy3c", "ascat"))
+    smap, amsr2, fy3c, ascat = (SP.SENSORS[k] for k in ("smap", "amsr2", "fy3c", "ascat"))
     assert smap.fwhm_km == (40.0,) and smap.nedt_k == (1.1,) and smap.overpass_desc == 6.0
     assert amsr2.fwhm_km == (46.6, 46.6, 31.7) and amsr2.nedt_k == (0.3, 0.3, 0.6)
     assert fy3c.bias_h == (1.5,) and fy3c.bias_v == (1.0,)
@@ -86,27 +89,27 @@ def test_registry_values():
 
 
 def test_product_grids(demo):
-    assert S.product_grid("smap", demo).name == "ease2_m36"
-    assert S.product_grid("fy3c", demo).name == "ease2_m25"
-    assert S.product_grid("amsr2", demo).dlat == 0.25
-    assert S.product_grid("ascat", demo).dlat == 0.125
+    assert SP.product_grid("smap", demo).name == "ease2_m36"
+    assert SP.product_grid("fy3c", demo).name == "ease2_m25"
+    assert SP.product_grid("amsr2", demo).dlat == 0.25
+    assert SP.product_grid("ascat", demo).dlat == 0.125
 
 
 def test_channels_follow_config(demo):
     cfg = demo.replace(amsr2_frequencies=(10.65,))
-    assert S.channels("amsr2", cfg) == (10.65,)
-    assert S.fine_keys("amsr2", cfg)[:2] == ("tbh_10.65", "tbv_10.65")
+    assert SP.channels("amsr2", cfg) == (10.65,)
+    assert SP.fine_keys("amsr2", cfg)[:2] == ("tbh_10.65", "tbv_10.65")
     out = S.observe("amsr2", "asc", DAY, make_fine("amsr2", cfg), make_static(cfg), cfg, 0)
-    assert out["tbh"].shape == (1, *S.product_grid("amsr2", cfg).shape)
+    assert out["tbh"].shape == (1, *SP.product_grid("amsr2", cfg).shape)
     with pytest.raises(ConfigError, match="amsr2_frequencies"):
-        S.channels("amsr2", demo.replace(amsr2_frequencies=(18.7,)))
+        SP.channels("amsr2", demo.replace(amsr2_frequencies=(18.7,)))
 
 
 # ---- footprint ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["mini", "demo"])
 def test_footprint_preserves_constant(name):
     cfg = get_config(name)
-    out = S.footprint(np.full(fine_grid(cfg).shape, 273.5, np.float32), cfg, 40.0)
+    out = FP.footprint(np.full(fine_grid(cfg).shape, 273.5, np.float32), cfg, 40.0)
     assert out.shape == cldas_grid(cfg).shape
     np.testing.assert_allclose(out, 273.5, rtol=1e-6)  # edges renormalised too
 
@@ -119,7 +122,7 @@ def _effective_fwhm(cfg, fwhm):
     cy, cx = lat.shape[0] // 2, lat.shape[1] // 2
     field = np.zeros(fine.shape, np.float32)
     field[cy * fy, cx * fx] = 1.0
-    w = S.footprint(field, cfg, fwhm).astype(float)
+    w = FP.footprint(field, cfg, fwhm).astype(float)
     w /= w.sum()
     var_y = var_x = 0.0
     for iy in range(cy * fy, (cy + 1) * fy):
@@ -128,7 +131,7 @@ def _effective_fwhm(cfg, fwhm):
             x = (lat.lon[None, :] - fine.lon[ix]) * KM * np.cos(np.deg2rad(lat.lat[:, None]))
             var_y += (w * y**2).sum() / (fy * fx)
             var_x += (w * x**2).sum() / (fy * fx)
-    return S.FWHM_PER_SIGMA * np.sqrt(var_y), S.FWHM_PER_SIGMA * np.sqrt(var_x)
+    return SP.FWHM_PER_SIGMA * np.sqrt(var_y), SP.FWHM_PER_SIGMA * np.sqrt(var_x)
 
 
 @pytest.mark.parametrize("name", ["demo", "full"])
@@ -145,10 +148,10 @@ def test_footprint_step_edge_is_erf(demo):
     fine, lat = fine_grid(demo), cldas_grid(demo)
     edge = lat.lon[112] + lat.dlon / 2  # a lattice cell boundary
     field = (fine.lon[None, :] > edge).astype(np.float32) * np.ones((fine.shape[0], 1), np.float32)
-    out = S.footprint(field, demo, 40.0)
+    out = FP.footprint(field, demo, 40.0)
     row = lat.shape[0] // 2
     x = (lat.lon - edge) * KM * np.cos(np.deg2rad(lat.lat[row]))
-    sigma = 40.0 / S.FWHM_PER_SIGMA
+    sigma = 40.0 / SP.FWHM_PER_SIGMA
     expected = 0.5 * (1 + erf(x / (np.sqrt(2) * sigma)))
     np.testing.assert_allclose(out[row], expected, atol=0.02)
     assert out[row, 112] < 0.5 < out[row, 113]
@@ -158,18 +161,18 @@ def test_footprint_nan_gaps_do_not_spread(demo):
     fine = fine_grid(demo)
     field = np.full(fine.shape, 5.0, np.float32)
     field[100:141, 200:261] = np.nan  # whole lattice cells 50..69 × 100..129 plus partial edges
-    out = S.footprint(field, demo, 40.0)
+    out = FP.footprint(field, demo, 40.0)
     gap = np.zeros(cldas_grid(demo).shape, bool)
     gap[50:70, 100:130] = True
     np.testing.assert_array_equal(np.isnan(out), gap)
     np.testing.assert_allclose(out[~gap], 5.0, rtol=1e-5)
-    spread = S.footprint(field, demo, 40.0, skipna=False)
+    spread = FP.footprint(field, demo, 40.0, skipna=False)
     assert np.isnan(spread).sum() > gap.sum() + 100
 
 
 def test_footprint_rejects_wrong_shape(mini):
     with pytest.raises(DataError, match="fine grid"):
-        S.footprint(np.zeros((3, 4)), mini, 40.0)
+        FP.footprint(np.zeros((3, 4)), mini, 40.0)
 
 
 # ---- sampling -----------------------------------------------------------------------------------
@@ -177,11 +180,11 @@ def test_footprint_rejects_wrong_shape(mini):
 def test_sample_linear_ramp(demo, sensor):
     lat = cldas_grid(demo)
     ramp = 3.0 * lat.lat[:, None] + 2.0 * lat.lon[None, :]
-    grid = S.product_grid(sensor, demo)
+    grid = SP.product_grid(sensor, demo)
     plat, plon = grid.mesh()
     truth = 3.0 * plat + 2.0 * plon
     ins = inside(demo, grid)
-    exact = S.sample(ramp, demo, grid, 0.0, None)
+    exact = FP.sample(ramp, demo, grid, 0.0, None)
     assert np.isnan(exact[~ins]).all() and np.isfinite(exact[ins]).all()
     interior = (
         ins
@@ -191,8 +194,8 @@ def test_sample_linear_ramp(demo, sensor):
         & (plon < lat.lon[-1])
     )
     np.testing.assert_allclose(exact[interior], truth[interior], atol=2e-3)
-    jit = S.SENSORS[sensor].jitter_km
-    jittered = S.sample(ramp, demo, grid, jit, np.random.default_rng(1))
+    jit = SP.SENSORS[sensor].jitter_km
+    jittered = FP.sample(ramp, demo, grid, jit, np.random.default_rng(1))
     h = lat.dlat / 2  # edge clamping
     bound = 3 * (jit / KM + h) + 2 * (jit / (KM * np.cos(np.deg2rad(plat))) + h) + 2e-3
     err = jittered - truth
@@ -209,28 +212,28 @@ EXPECTED_FRACTION = {
 }
 
 
-@pytest.mark.parametrize("sensor", list(S.SENSORS))
+@pytest.mark.parametrize("sensor", list(SP.SENSORS))
 def test_swath_coverage(demo, sensor):
-    grid = S.product_grid(sensor, demo)
+    grid = SP.product_grid(sensor, demo)
     ins = inside(demo, grid)
     dates = demo.season_dates(2017)
-    for orbit in S.ORBITS:
-        frac = S.observed_fraction(sensor, orbit, dates, grid)[ins]
+    for orbit in SP.ORBITS:
+        frac = SW.observed_fraction(sensor, orbit, dates, grid)[ins]
         lo, hi = EXPECTED_FRACTION[sensor]
         assert lo < frac.mean() < hi, (orbit, frac.mean())
         assert frac.min() > 0.1  # every cell seen regularly over the season
     np.testing.assert_array_equal(
-        S.swath_mask(sensor, "asc", DAY, grid), S.swath_mask(sensor, "asc", DAY.date(), grid)
+        SW.swath_mask(sensor, "asc", DAY, grid), SW.swath_mask(sensor, "asc", DAY.date(), grid)
     )
 
 
 def test_ascat_nadir_gap(demo):
-    grid = S.product_grid("ascat", demo)
-    spec = S.SENSORS["ascat"]
+    grid = SP.product_grid("ascat", demo)
+    spec = SP.SENSORS["ascat"]
     gap_share = []
     for date in pd.date_range(DAY, periods=10):
-        real = S.swath_mask(spec, "desc", date, grid)
-        full = S.swath_mask(dataclasses.replace(spec, swath_km=(0.0, 885.0)), "desc", date, grid)
+        real = SW.swath_mask(spec, "desc", date, grid)
+        full = SW.swath_mask(dataclasses.replace(spec, swath_km=(0.0, 885.0)), "desc", date, grid)
         assert not (real & ~full).any()
         gap_share.append((full & ~real).sum() / max(full.sum(), 1))
     assert 0.25 < np.mean(gap_share) < 0.5  # ≈ 335/885 of the outer swath
@@ -239,7 +242,7 @@ def test_ascat_nadir_gap(demo):
 # ---- noise, bias, RFI ---------------------------------------------------------------------------
 @pytest.mark.parametrize("sensor", ["smap", "amsr2", "fy3c"])
 def test_noise_and_bias(demo, sensor):
-    spec = dataclasses.replace(S.SENSORS[sensor], rfi=None)
+    spec = dataclasses.replace(SP.SENSORS[sensor], rfi=None)
     fine, static = make_fine(sensor, demo), make_static(demo)
     res = {"tbh": [], "tbv": []}
     for date in pd.date_range(DAY, periods=6):
@@ -278,7 +281,7 @@ def test_sigma0_must_be_linear(mini):
 def _near_city(grid, radius=100.0):
     plat, plon = grid.mesh()
     near = np.zeros(grid.shape, bool)
-    for la, lo in S.RFI_CITIES.values():
+    for la, lo in SP.RFI_CITIES.values():
         near |= S._distance_km(plat, plon, la, lo) < radius
     return near
 
@@ -287,9 +290,9 @@ def _near_city(grid, radius=100.0):
 def test_smap_rfi_only_near_cities(demo, prob):
     base = quiet("smap")
     spec = dataclasses.replace(
-        base, rfi=dataclasses.replace(S.SENSORS["smap"].rfi, probability=prob)
+        base, rfi=dataclasses.replace(SP.SENSORS["smap"].rfi, probability=prob)
     )
-    grid = S.product_grid(spec, demo)
+    grid = SP.product_grid(spec, demo)
     near = _near_city(grid)
     fine, static = make_fine(spec, demo), make_static(demo)
     hits = seen_near = 0
@@ -301,7 +304,7 @@ def test_smap_rfi_only_near_cities(demo, prob):
         assert not (hit & ~near).any()  # only within 100 km of the cities
         np.testing.assert_allclose(rh[hit], rv[hit], atol=1e-3)  # both polarisations
         assert ((rh[hit] >= 2 - 1e-3) & (rh[hit] <= 20 + 1e-3)).all()
-        assert not (out["flag"] & S.FLAG_BITS["rfi"]).any()  # residual RFI: unflagged
+        assert not (out["flag"] & SP.FLAG_BITS["rfi"]).any()  # residual RFI: unflagged
         hits += hit.sum()
         seen_near += (seen & near).sum()
     assert seen_near > 20
@@ -311,8 +314,8 @@ def test_smap_rfi_only_near_cities(demo, prob):
 
 
 def test_amsr2_rfi_fixed_cells(demo):
-    spec = dataclasses.replace(quiet("amsr2"), rfi=S.SENSORS["amsr2"].rfi)
-    grid = S.product_grid(spec, demo)
+    spec = dataclasses.replace(quiet("amsr2"), rfi=SP.SENSORS["amsr2"].rfi)
+    grid = SP.product_grid(spec, demo)
     slat, slon, amp = S.rfi_sites(spec, 7)
     assert 2 <= slat.size <= 3 and (slon > 100).all() and ((amp >= 3) & (amp <= 30)).all()
     assert not np.array_equal(S.rfi_sites(spec, 8)[2], amp)
@@ -329,10 +332,10 @@ def test_amsr2_rfi_fixed_cells(demo):
             if np.isfinite(res[0][cell]).all():
                 assert res[0][cell] == pytest.approx(a, abs=1e-3)
                 observed += 1
-                flagged += int(out["flag"][cell][0] & S.FLAG_BITS["rfi"] > 0)
+                flagged += int(out["flag"][cell][0] & SP.FLAG_BITS["rfi"] > 0)
             hit &= ~cell
         assert not hit.any()  # nowhere else
-        assert not ((out["flag"] & S.FLAG_BITS["rfi"]) > 0)[
+        assert not ((out["flag"] & SP.FLAG_BITS["rfi"]) > 0)[
             ~np.isin(plat + 1j * plon, slat + 1j * slon)
         ].any()
     assert observed >= 15
@@ -352,9 +355,9 @@ def test_flags_follow_inputs(demo):
     checker = ((np.indices(fine_g.shape).sum(axis=0) % 2) * 10.0).astype(np.float32)
     slope = np.where((flat > 34.5) & (flat < 37.0) & (flon > 95.0) & (flon < 99.0), checker, 10.0)
     out = S.observe(spec, "asc", DAY, fine, make_static(demo, water, slope), demo, 0)
-    plat, plon = S.product_grid(spec, demo).mesh()
+    plat, plon = SP.product_grid(spec, demo).mesh()
     seen = np.isfinite(out["tbh"][0])
-    bits = {k: (out["flag"] & v) > 0 for k, v in S.FLAG_BITS.items()}
+    bits = {k: (out["flag"] & v) > 0 for k, v in SP.FLAG_BITS.items()}
     regions = {  # region shrunk (m > 0) or grown (m < 0) by m degrees
         "frozen": lambda m: plon < 94.0 - m,
         "snow": lambda m: plat > 38.5 + m,
@@ -380,17 +383,17 @@ def test_frozen_flag_from_model_temperature(mini):
     fine["t_model"] = np.full(fine["vwc"].shape, 268.0, np.float32)
     out = S.observe(spec, "asc", DAY, fine, make_static(mini), mini, 0)
     seen = np.isfinite(out["tbh"][0])
-    assert seen.any() and ((out["flag"][seen] & S.FLAG_BITS["frozen"]) > 0).all()
+    assert seen.any() and ((out["flag"][seen] & SP.FLAG_BITS["frozen"]) > 0).all()
     fine["t_model"][:] = 280.0
     fine["frozen"][:] = True  # t_model overrides the truth frozen state
     out = S.observe(spec, "asc", DAY, fine, make_static(mini), mini, 0)
-    assert not (out["flag"] & S.FLAG_BITS["frozen"]).any()
+    assert not (out["flag"] & SP.FLAG_BITS["frozen"]).any()
 
 
 # ---- determinism and validation -----------------------------------------------------------------
 def test_determinism(mini):
     fine, static = make_fine("amsr2", mini), make_static(mini)
-    spec = everywhere(S.SENSORS["amsr2"])
+    spec = everywhere(SP.SENSORS["amsr2"])
     before = {k: v.copy() for k, v in fine.items()}
     a = S.observe(spec, "desc", DAY, fine, static, mini, 11)
     for k in fine:  # inputs are not modified
@@ -408,10 +411,10 @@ def test_determinism(mini):
 
 
 def test_outside_swath_is_nan(demo):
-    spec = S.SENSORS["smap"]
-    grid = S.product_grid(spec, demo)
+    spec = SP.SENSORS["smap"]
+    grid = SP.product_grid(spec, demo)
     out = S.observe(spec, "asc", DAY, make_fine(spec, demo), make_static(demo), demo, 0)
-    mask = S.swath_mask(spec, "asc", DAY, grid) & inside(demo, grid)
+    mask = SW.swath_mask(spec, "asc", DAY, grid) & inside(demo, grid)
     np.testing.assert_array_equal(np.isfinite(out["tbh"][0]), mask)
     assert 0 < mask.mean() < 1
 

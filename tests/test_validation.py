@@ -8,6 +8,7 @@ import pytest
 import xarray as xr
 from scipy import stats
 
+from sm_nb import tc_tables as TT
 from sm_nb import validation as V
 from sm_nb.config import get_config
 from sm_nb.exceptions import DataError
@@ -177,13 +178,13 @@ def test_tc_vs_truth_and_cross_correlation_tables():
                      "rho": (("product", "x"), np.full((3, 3), 0.5))}, coords={"product": p})
     act = tc.copy(deep=True)
     act["err_var"] = act["err_var"] * 2
-    t = V.tc_vs_truth(tc, act)
+    t = TT.tc_vs_truth(tc, act)
     row = t[(t["product"] == "a") & (t["metric"] == "err_var")].iloc[0]
     assert row["tc_median"] == 2 and row["actual_median"] == 4 and row["map_r"] == pytest.approx(1.0)
     assert t[(t["product"] == "c") & (t["metric"] == "err_var")]["n_places"].iloc[0] == 2
     ec = xr.Dataset({"err_corr": (("pair", "x"), np.array([[0.1, 0.3, 0.5], [0.0, 0.0, np.nan]]))},
                     coords={"pair": ["a/b", "a/c"]})
-    ct = V.cross_correlation_table(ec)
+    ct = TT.cross_correlation_table(ec)
     assert ct.loc[0, "median"] == pytest.approx(0.3) and ct.loc[0, "share_above_0.2"] == pytest.approx(2 / 3)
     assert ct.loc[1, "n_places"] == 2
 
@@ -192,7 +193,7 @@ def test_compare_tc_maps_our_names_to_the_papers():
     summary = pd.DataFrame({"product": ["NN", "NN", "FY3C_desc"], "metric": ["rho", "err_var", "rho"],
                             "median": [0.7, 1e-4, 0.6], "q1": [0.6, 5e-5, 0.5], "q3": [0.8, 2e-4, 0.7],
                             "whisker_low": [0.3, 0.0, 0.2], "min": [0.1, 0.0, 0.1], "units": ["1", "(m3 m-3)2", "1"]})
-    out = V.compare_tc(summary, {"NN": "NN", "FY3C_desc": "FY3C"})
+    out = TT.compare_tc(summary, {"NN": "NN", "FY3C_desc": "FY3C"})
     nn = out[(out["product"] == "NN") & (out["statistic"] == "median") & (out["metric"] == "rho")].iloc[0]
     assert nn["ours"] == 0.7 and nn["paper"] == pytest.approx(0.811)
     ev = out[(out["product"] == "NN") & (out["metric"] == "err_var")].iloc[0]

@@ -202,7 +202,7 @@ class _World:
     """State shared across the seasons of one generation run."""
 
     def __init__(self, cfg: ScenarioConfig, seed: int, static: xr.Dataset, out: Path, prov: dict[str, Any]) -> None:
-        from . import sensors, sites
+        from . import sensor_specs, sites
 
         self.cfg, self.seed, self.static, self.out, self.prov = cfg, seed, static, out, prov
         self.fine = grids.fine_grid(cfg)
@@ -212,7 +212,7 @@ class _World:
         self.gauges = sites.sites_in_domain(sites.rain_gauges(), cfg)
         self.cldas_gauges = sites.cldas_gauges(cfg, seed, static)
         self.site_table = sites.sites_geodataframe(cfg, static)
-        self.sensor_grids = {name: sensors.product_grid(name, cfg) for name in ("smap", "amsr2", "fy3c", "ascat")}
+        self.sensor_grids = {name: sensor_specs.product_grid(name, cfg) for name in ("smap", "amsr2", "fy3c", "ascat")}
         fine_coords = self.fine.coords()
         gattrs = {**prov}
         self.truth = ZarrAppender(
@@ -256,7 +256,7 @@ class _World:
         self.tb_attrs = tb_attrs
         self.products: dict[str, _Collector] = {}
         for name in ("smap", "amsr2", "fy3c"):
-            freqs = np.asarray(sensors.channels(name, cfg), dtype=float)
+            freqs = np.asarray(sensor_specs.channels(name, cfg), dtype=float)
             self.products[f"{name}_tb"] = _Collector(
                 self.sensor_grids[name], tb_attrs,
                 extra_dims={f"tb{p}_{o}": (FREQUENCY, freqs) for p in "hv" for o in ORBITS},
@@ -399,13 +399,13 @@ class _World:
     def _observe_sensor(
         self, name: str, date: pd.Timestamp, th_arr: np.ndarray, th: Any, vg: Any, wb: Any
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        from . import sensors
+        from . import sensor_specs, sensors
         from .backscatter import sigma0_water_cloud
         from .radiative import brightness_temperature
 
         cfg, seed, static = self.cfg, self.seed, self.static
-        spec = sensors.SENSORS[name]
-        freqs = sensors.channels(name, cfg)
+        spec = sensor_specs.SENSORS[name]
+        freqs = sensor_specs.channels(name, cfg)
         fields: dict[str, np.ndarray] = {}
         sm_fields: dict[str, np.ndarray] = {}
         for oi, orbit in enumerate(ORBITS):
@@ -433,36 +433,36 @@ class _World:
 
     def _ancillary(self, name: str) -> dict[str, np.ndarray]:
         """Static retrieval ancillary of one product on its grid: footprint means of clay, h, ω, b."""
-        from . import sensors
+        from . import footprint, sensor_specs
         from .radiative import parameters_for
 
         if name not in self._anc:
-            spec = sensors.SENSORS[name]
+            spec = sensor_specs.SENSORS[name]
             pol, freq = RETRIEVALS[name]
             fwhm = spec.fwhm_km[list(spec.frequencies).index(freq)]
             h, omega, b = parameters_for(np.asarray(self.static["land_cover"].values), freq)
             anc = {"fwhm": np.float32(fwhm)}
             for key, fld in (("clay", np.asarray(self.static["clay"].values) * 100.0), ("h", h), ("omega", omega), ("b", b)):
                 anc[key] = self._agg(fld, fwhm, name)
-            anc["vwc_err"] = sensors.sample(self._retrieval_error[name].astype(np.float32), self.cfg, self.sensor_grids[name], 0.0, None)
+            anc["vwc_err"] = footprint.sample(self._retrieval_error[name].astype(np.float32), self.cfg, self.sensor_grids[name], 0.0, None)
             self._anc[name] = anc
         return self._anc[name]
 
     def _agg(self, field: np.ndarray, fwhm: float, name: str) -> np.ndarray:
-        from . import sensors
+        from . import footprint
 
-        lattice = sensors.footprint(np.asarray(field, dtype=np.float32), self.cfg, float(fwhm))
-        return sensors.sample(lattice, self.cfg, self.sensor_grids[name], 0.0, None)
+        lattice = footprint.footprint(np.asarray(field, dtype=np.float32), self.cfg, float(fwhm))
+        return footprint.sample(lattice, self.cfg, self.sensor_grids[name], 0.0, None)
 
     def _retrieve(
         self, name: str, orbit: str, date: pd.Timestamp, tb: np.ndarray, state: dict[str, np.ndarray], flag: np.ndarray
     ) -> np.ndarray:
         """Single-channel retrieval with the product's own (imperfect) ancillary data (spec §9)."""
-        from . import sensors
+        from . import sensor_specs
         from .radiative import effective_temperature
         from .retrieval import retrieve_sm
 
-        spec = sensors.SENSORS[name]
+        spec = sensor_specs.SENSORS[name]
         pol, freq = RETRIEVALS[name]
         anc = self._ancillary(name)
         grid = self.sensor_grids[name]
