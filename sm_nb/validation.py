@@ -7,8 +7,11 @@
 * :func:`fine_baselines` and :func:`truth_skill` — beyond the paper: skill of the downscaled
   product against the synthetic fine truth, and the *added spatial detail* (within-coarse-cell
   anomalies), next to the baselines "coarse NN replicated", "coarse NN bilinear" and CLDAS;
-* :func:`coarse_sm_products`, :func:`coarse_truth` — the SM products and the truth on the
-  coarse grid for triple collocation (§3.3); the TC tables are in :mod:`sm_nb.tc_tables`.
+* the SM products and the truth on the coarse grid for triple collocation come from
+  :meth:`sm_nb.Study.sm_products` and :meth:`sm_nb.Study.truth`; the TC tables are in
+  :mod:`sm_nb.tc_tables`.
+
+Every function takes and returns xarray objects or tables; none opens data.
 """
 
 from __future__ import annotations
@@ -37,8 +40,6 @@ __all__ = [
     "fine_baselines",
     "truth_skill",
     "versus",
-    "coarse_sm_products",
-    "coarse_truth",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -429,47 +430,3 @@ def versus(skill: pd.DataFrame, product: str = "downscaled") -> pd.DataFrame:
 _COARSE_SM = {"FY3C": "fy3c_sm", "SMAP": "smap_sm", "AMSR2": "amsr2_sm"}
 
 
-def coarse_sm_products(config: Any = "demo", seed: int = 0, nn: xr.DataArray | None = None) -> dict[str, xr.DataArray]:
-    """Every SM product of the catalog on the coarse grid, named for triple collocation.
-
-    Parameters
-    ----------
-    config, seed
-        Scenario config and seed.
-    nn : DataArray (time, lat, lon), optional
-        The coarse NN product, added as ``"NN"``.
-
-    Returns
-    -------
-    dict
-        ``"NN"``, ``"FY3C_asc"``, ``"FY3C_desc"``, ``"SMAP_asc"``, ``"SMAP_desc"``, ``"AMSR2_asc"``,
-        ``"AMSR2_desc"``, ``"CLDAS"``, ``"GEOS5"`` → (time, lat, lon) m3 m-3, each regridded with
-        the paper's method (:data:`sm_nb.resample.REGRID_METHOD`: FY3C IDW, SMAP and AMSR2 bilinear,
-        CLDAS area mean, GEOS-5 identity), loaded, ``.name`` = the key.
-    """
-    from .catalog import open_dataset
-    from .preprocess import build_target
-    from .resample import REGRID_METHOD, to_coarse
-
-    out: dict[str, xr.DataArray] = {}
-    if nn is not None:
-        out["NN"] = nn
-    for label, name in _COARSE_SM.items():
-        ds = to_coarse(open_dataset(name, config=config, seed=seed), REGRID_METHOD[name], config)
-        for orbit in ("asc", "desc"):
-            out[f"{label}_{orbit}"] = ds[f"sm_{orbit}"]
-    out["CLDAS"] = build_target("cldas_sm", config, seed)
-    out["GEOS5"] = build_target("geos5_sm", config, seed)
-    times = out["CLDAS"][TIME]
-    for k, v in out.items():
-        v = v.reindex({TIME: times.values}).assign_coords({TIME: times}).astype(np.float64).load()
-        out[k] = v.rename(k).assign_attrs(units="m3 m-3", long_name=f"{k} soil moisture on the coarse grid")
-    return out
-
-
-def coarse_truth(config: Any = "demo", seed: int = 0) -> xr.DataArray:
-    """The fine truth averaged onto the coarse grid: (time, lat, lon), m3 m-3, named ``truth``."""
-    from .preprocess import build_target
-
-    t = build_target("truth_sm", config, seed).astype(np.float64)
-    return t.rename("truth").assign_attrs(units="m3 m-3", long_name="true soil moisture, coarse-cell mean")

@@ -111,7 +111,7 @@ def tc_explorer(products: dict[str, xr.DataArray], truth: xr.DataArray | None = 
     Parameters
     ----------
     products : dict name → DataArray (time, lat, lon)
-        SM products on one grid (:func:`sm_nb.validation.coarse_sm_products`).
+        SM products on one grid (:meth:`sm_nb.Study.sm_products`).
     truth : DataArray (time, lat, lon), optional
         When given, the actual error variance and correlation are shown beside TC's
         (:func:`sm_nb.tc.actual_errors`, :func:`sm_nb.tc_tables.tc_vs_truth`).

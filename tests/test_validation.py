@@ -202,14 +202,17 @@ def test_compare_tc_maps_our_names_to_the_papers():
 
 
 def test_coarse_sm_products_on_mini(mini):
-    prods = V.coarse_sm_products("mini", 0)
+    from sm_nb import Study
+
+    study = Study("mini", 0)
+    prods = study.sm_products()
     assert set(prods) == {"FY3C_asc", "FY3C_desc", "SMAP_asc", "SMAP_desc", "AMSR2_asc", "AMSR2_desc", "CLDAS", "GEOS5"}
     cg = coarse_grid(get_config("mini"))
     for name, da in prods.items():
         assert da.name == name and da.attrs["units"] == "m3 m-3" and da.dims == ("time", "lat", "lon")
         np.testing.assert_allclose(da["lat"].values, cg.lat)
         assert np.isfinite(da.values).any()
-    truth = V.coarse_truth("mini", 0)
+    truth = study.truth()
     assert truth.name == "truth" and truth.shape == prods["CLDAS"].shape
 
 
@@ -232,8 +235,11 @@ def test_figures_and_widgets_build(mini, tmp_path):
     import sm_nb
     from sm_nb import plots, tc, widgets
 
-    prods = V.coarse_sm_products("mini", 0)
-    truth = V.coarse_truth("mini", 0)
+    from sm_nb import Study
+
+    study = Study("mini", 0)
+    prods = study.sm_products()
+    truth = study.truth()
     trip = [prods["FY3C_asc"], prods["CLDAS"], prods["GEOS5"]]
     res = tc.triple_collocation(*trip, min_n=10, n_boot=20, seed=0)
     act = tc.actual_errors(trip, truth, min_n=10)
