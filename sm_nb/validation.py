@@ -422,11 +422,3 @@ def versus(skill: pd.DataFrame, product: str = "downscaled") -> pd.DataFrame:
     out.index.name = f"{product} better than"
     out.attrs = {"better": dict(_BETTER)}
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# coarse grid: the SM products for triple collocation
-# ---------------------------------------------------------------------------------------------
-_COARSE_SM = {"FY3C": "fy3c_sm", "SMAP": "smap_sm", "AMSR2": "amsr2_sm"}
-
-
