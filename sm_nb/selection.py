@@ -197,7 +197,7 @@ def _check_inputs(inputs: Any, target: Any) -> tuple[str, ...]:
 
 
 def params_of(hidden_units: Any = 10, n_restarts: Any = 4, max_train_samples: Any = 20000, cv_folds: Any = 3,
-              random_state: Any = 0) -> dict[str, Any]:
+              random_state: Any = 0, cv_block: Any = CV_BLOCK) -> dict[str, Any]:
     """Validated hyperparameters of :func:`train_combination` as a dict (also the cache key's part).
 
     Raises
@@ -208,14 +208,17 @@ def params_of(hidden_units: Any = 10, n_restarts: Any = 4, max_train_samples: An
     _check_params(hidden_units, n_restarts, max_train_samples, cv_folds)
     if isinstance(random_state, bool) or not isinstance(random_state, int | np.integer) or random_state < 0:
         raise ConfigError(f"random_state={random_state!r}; expected a non-negative integer")
+    if isinstance(cv_block, bool) or not isinstance(cv_block, int | np.integer) or cv_block < 1:
+        raise ConfigError(f"cv_block={cv_block!r}; expected a positive integer (cells per block edge)")
     return {"hidden_units": int(hidden_units), "n_restarts": int(n_restarts),
             "max_train_samples": None if max_train_samples is None else int(max_train_samples),
-            "cv_folds": int(cv_folds), "cv_block": CV_BLOCK, "random_state": int(random_state)}
+            "cv_folds": int(cv_folds), "cv_block": int(cv_block), "random_state": int(random_state)}
 
 
 def train_combination(inputs: xr.Dataset, target: xr.DataArray, *, hidden_units: int = 10, n_restarts: int = 4,
                       max_train_samples: int | None = 20000, cv_folds: int = 3, random_state: int = 0,
-                      progress: bool = False, provenance: dict[str, Any] | None = None) -> ExperimentResult:
+                      progress: bool = False, provenance: dict[str, Any] | None = None,
+                      cv_block: int = CV_BLOCK) -> ExperimentResult:
     """Train the network on one input combination and score it against the target (paper §3.1, §3.2).
 
     Parameters
@@ -241,6 +244,8 @@ def train_combination(inputs: xr.Dataset, target: xr.DataArray, *, hidden_units:
         tqdm bars of the network's restarts and epochs.
     provenance : dict, optional
         Extra attributes recorded on the result (a Study adds config, seed and fingerprint).
+    cv_block : int
+        Edge of a cross-validation block in grid cells (default :data:`CV_BLOCK`).
 
     Returns
     -------
@@ -268,7 +273,7 @@ def train_combination(inputs: xr.Dataset, target: xr.DataArray, *, hidden_units:
     Deterministic for (inputs, target, settings): BLAS runs single-threaded.
     """
     names = _check_inputs(inputs, target)
-    params = params_of(hidden_units, n_restarts, max_train_samples, cv_folds, random_state)
+    params = params_of(hidden_units, n_restarts, max_train_samples, cv_folds, random_state, cv_block)
     r = _run(inputs, target, names, params, progress, provenance)
     return ExperimentResult(
         inputs=names, model=r["model"], prediction=r["prediction"], quality=r["quality"],

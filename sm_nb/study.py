@@ -275,7 +275,7 @@ class Study:
             cube = self.inputs(requested, **options)
             target = self.target(min_valid_fraction=options.get("min_valid_fraction", 0.5))
             hit = selection.train_combination(cube, target, progress=progress, provenance=prov,
-                                              **{k: v for k, v in params.items() if k != "cv_block"})
+                                              **params)
             if cache:
                 store_result(path, hit, spec)
                 hit.path = str(path)

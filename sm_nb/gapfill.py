@@ -1,0 +1,265 @@
+"""A daily field without holes: input filling and a ranked family of networks (beyond the paper).
+
+The paper's final network needs SMAP ascending × AMSR2 descending × ASCAT ascending × clear-sky
+MODIS LST on the same day (§2.2.3); on the synthetic Qinghai scenario that leaves a few percent
+of the pixel-days. Published 1 km products fill such gaps (Zhang et al. 2022, ESSD 14:651; Song et
+al. 2022, ESSD 14:2613) and flag how each value was made. sm_nb does it in two steps, on the
+coarse grid, without ever looking at the truth:
+
+1. **Input filling** (:func:`fill_from_nearest_day`): a missing value of a gappy input (a
+   microwave pass outside the swath, a cloudy LST) is taken from the same cell on the nearest
+   day within ± ``window_days`` that has one (the earlier day on ties). Soil moisture and its
+   proxies persist over a few days; the filled value is flagged.
+2. **A ranked family of networks** (:func:`family`, :func:`rank_candidates`,
+   :func:`cascade`): besides the paper's network, networks trained on the same data with one
+   gappy input dropped, and one on the auxiliaries alone. Each network applied to observed
+   inputs, and applied to filled inputs, is a *candidate*; candidates are ranked by their
+   RMSE against CLDAS on data they were not trained on — out-of-fold (spatial block
+   cross-validation) for observed inputs, on the filled pixel-days for filled inputs — and each
+   pixel-day takes the best-ranked candidate whose inputs are all present. The ``provenance``
+   code stored with the product is the candidate's rank (0 = best); its CF ``flag_meanings``
+   name the network and whether inputs were filled.
+
+Only open water (the product is undefined there) is excluded from the coverage; frozen soil is
+reported separately (:func:`frozen_days`), because the paper's seasons already exclude the
+frozen months and the networks still produce a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .conventions import LAT, LON, TIME
+from .exceptions import DataError
+
+__all__ = [
+    "GAPPY_INPUTS",
+    "fill_from_nearest_day",
+    "fill_inputs",
+    "family",
+    "Candidate",
+    "rank_candidates",
+    "cascade",
+    "frozen_days",
+]
+
+#: inputs with day-to-day gaps (swaths, clouds); the others are static or composites
+GAPPY_INPUTS = ("SMAP", "AMSR2", "FY3C", "ASCAT", "LST")
+
+
+def _is_gappy(name: str) -> bool:
+    return name.upper().split("_")[0] in GAPPY_INPUTS
+
+
+def fill_from_nearest_day(da: xr.DataArray, window_days: int = 3) -> tuple[xr.DataArray, xr.DataArray]:
+    """Fill each gap with the same cell's value on the nearest day within ± ``window_days``.
+
+    Parameters
+    ----------
+    da : DataArray (time, ...)
+        A daily input (any units); days must be consecutive within each year (the paper's
+        April–November seasons); filling never crosses from one season to the next.
+    window_days : int
+        Largest offset in days (0 = no filling).
+
+    Returns
+    -------
+    filled : DataArray
+        ``da`` with gaps filled (same dims, coords, attrs; ``comment`` says how).
+    lag : DataArray of int8 (same dims)
+        Days between the value used and the day (negative: an earlier day, positive: a later
+        one; 0 where observed or still missing).
+    """
+    if TIME not in da.dims:
+        raise DataError(f"{da.name!r} has dims {tuple(da.dims)}; expected a 'time' dim to fill along")
+    if int(window_days) != window_days or window_days < 0:
+        raise DataError(f"window_days is {window_days!r}; expected a non-negative integer")
+    years = pd.DatetimeIndex(da[TIME].values).year
+    out, lag = da, xr.zeros_like(da, dtype=np.int8)
+    for k in range(1, int(window_days) + 1):
+        for shift in (k, -k):  # shift(time=+k): the value of k days earlier
+            cand = da.shift({TIME: shift})
+            same_year = xr.DataArray(years == np.roll(years, shift), dims=TIME, coords={TIME: da[TIME]})
+            take = out.isnull() & cand.notnull() & same_year
+            out = out.where(~take, cand)
+            lag = lag.where(~take, np.int8(-shift))
+    out.attrs = {**da.attrs, "comment": f"{da.attrs.get('comment', '')} gaps filled from the nearest day within "
+                 f"±{int(window_days)} d (same cell)".strip()}
+    lag.attrs = {"units": "day", "long_name": f"offset of the day used to fill {da.name}"}
+    return out.rename(da.name), lag.rename(f"{da.name}_fill_lag")
+
+
+def fill_inputs(inputs: xr.Dataset, window_days: int = 3) -> tuple[xr.Dataset, xr.Dataset]:
+    """:func:`fill_from_nearest_day` for every gappy variable of an input cube.
+
+    Returns
+    -------
+    filled : Dataset
+        The cube with the gappy inputs filled, the others unchanged.
+    was_filled : Dataset of bool
+        Per variable: the value came from another day.
+    """
+    filled, flags = {}, {}
+    for name, da in inputs.data_vars.items():
+        if _is_gappy(str(name)):
+            f, lag = fill_from_nearest_day(da, window_days)
+            filled[name], flags[name] = f, lag != 0
+        else:
+            filled[name], flags[name] = da, xr.zeros_like(da, dtype=bool)
+    return xr.Dataset(filled, attrs={**inputs.attrs, "fill_window_days": int(window_days)}), xr.Dataset(flags)
+
+
+def family(inputs: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The networks of the cascade: the given inputs, each gappy input dropped in turn, and the
+    non-gappy inputs alone (when there are any). Label → inputs."""
+    inputs = tuple(inputs)
+    gappy = [n for n in inputs if _is_gappy(n)]
+    out = {"all inputs": inputs}
+    for g in gappy:
+        rest = tuple(n for n in inputs if n != g)
+        if rest:
+            out[f"without {g}"] = rest
+    aux = tuple(n for n in inputs if not _is_gappy(n))
+    if aux and len(gappy) > 1:
+        out["auxiliaries only"] = aux
+    return out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way of making a value: a network applied to observed or to filled inputs.
+
+    Attributes
+    ----------
+    network : str
+        Label of the network (a key of :func:`family`).
+    filled : bool
+        Whether its inputs may come from other days.
+    prediction : DataArray (time, lat, lon), m3 m-3
+        The network's output where all its inputs are present in that mode, NaN elsewhere.
+    score_where : DataArray of bool (time, lat, lon)
+        Pixel-days on which the candidate is scored against the reference (held out from its
+        training: out-of-fold predictions for observed inputs, filled pixel-days for filled ones).
+    """
+
+    network: str
+    filled: bool
+    prediction: xr.DataArray
+    score_where: xr.DataArray
+
+    @property
+    def label(self) -> str:
+        return f"{self.network}, {'filled' if self.filled else 'observed'} inputs"
+
+
+def rank_candidates(candidates: Sequence[Candidate], reference: xr.DataArray, min_samples: int = 100) -> pd.DataFrame:
+    """Held-out RMSE of each candidate against ``reference`` (CLDAS), best first.
+
+    Candidates with fewer than ``min_samples`` scored pixel-days keep their place after all
+    scored ones (ordered as given), so a rarely needed fallback still fills its gaps.
+
+    Returns
+    -------
+    DataFrame
+        ``candidate``, ``network``, ``filled``, ``rmse`` (m3 m-3), ``r``, ``n`` and ``rank``.
+    """
+    rows = []
+    for i, c in enumerate(candidates):
+        p = c.prediction.where(c.score_where)
+        ok = np.isfinite(p.values) & np.isfinite(reference.values)
+        n = int(ok.sum())
+        d = p.values[ok] - reference.values[ok]
+        rmse = float(np.sqrt(np.mean(d**2))) if n else np.nan
+        r = float(np.corrcoef(p.values[ok], reference.values[ok])[0, 1]) if n > 2 else np.nan
+        rows.append({"candidate": c.label, "network": c.network, "filled": c.filled, "rmse": rmse, "r": r, "n": n,
+                     "order": i, "scored": n >= min_samples})
+    df = pd.DataFrame(rows)
+    df["key"] = np.where(df["scored"], df["rmse"], np.inf)
+    df = df.sort_values(["key", "order"], kind="stable").drop(columns=["key", "order", "scored"]).reset_index(drop=True)
+    df["rank"] = np.arange(len(df))
+    return df
+
+
+def cascade(candidates: Sequence[Candidate], ranking: pd.DataFrame, mask: xr.DataArray | None = None
+            ) -> tuple[xr.DataArray, xr.DataArray]:
+    """Per pixel-day, the value of the best-ranked candidate that has one.
+
+    Parameters
+    ----------
+    candidates : sequence of Candidate
+    ranking : DataFrame
+        :func:`rank_candidates` of the same candidates.
+    mask : DataArray of bool, optional
+        Where a value may be given (e.g. not open water); NaN elsewhere.
+
+    Returns
+    -------
+    sm : DataArray (time, lat, lon), m3 m-3
+    provenance : DataArray of int8 (time, lat, lon)
+        Rank of the candidate used (−1: no value); CF ``flag_values``/``flag_meanings``.
+    """
+    by_label = {c.label: c for c in candidates}
+    first = by_label[ranking["candidate"].iloc[0]].prediction
+    sm = xr.full_like(first, np.nan, dtype=np.float64)
+    prov = xr.full_like(first, -1, dtype=np.int8)
+    for rank, label in zip(ranking["rank"], ranking["candidate"], strict=True):
+        p = by_label[label].prediction
+        take = sm.isnull() & p.notnull()
+        if mask is not None:
+            take = take & mask
+        sm = sm.where(~take, p)
+        prov = prov.where(~take, np.int8(rank))
+    meanings = [_word(label) for label in ranking["candidate"]]
+    sm.attrs = {**first.attrs, "long_name": "NN soil moisture, gap-filled (best-ranked candidate per pixel-day)"}
+    prov.attrs = {"long_name": "how the value was made (rank of the candidate network and input mode)",
+                  "units": "1", "flag_values": np.arange(len(meanings), dtype=np.int8),
+                  "flag_meanings": " ".join(meanings), "missing_value": np.int8(-1),
+                  "candidates": "; ".join(f"{r}: {c}" for r, c in zip(ranking["rank"], ranking["candidate"], strict=True))}
+    return sm.rename("sm"), prov.rename("provenance")
+
+
+def _word(label: str) -> str:
+    """A CF flag meaning: one word, letters, digits and underscores."""
+    return "".join(ch if ch.isalnum() else "_" for ch in label).strip("_").replace("__", "_")
+
+
+def frozen_days(flags: xr.DataArray, like: xr.DataArray, bit: int = 1) -> xr.DataArray:
+    """Frozen-soil cell-days: ``bit`` set in a radiometer's quality flag, sampled at ``like``'s cells.
+
+    Parameters
+    ----------
+    flags : DataArray of int (time, lat, lon)
+        E.g. AMSR2 ``flag_asc`` (13:30 local time: soil still frozen in the afternoon).
+    like : DataArray (time, lat, lon)
+        The grid and days to sample on (nearest flag cell).
+    """
+    f = flags.sel({LAT: like[LAT], LON: like[LON]}, method="nearest")
+    f = f.assign_coords({LAT: like[LAT], LON: like[LON]}).reindex({TIME: like[TIME]})
+    out = ((f.fillna(0).astype(np.int64) & bit) != 0)
+    out.attrs = {"long_name": "frozen soil (radiometer flag)", "units": "1"}
+    return out.rename("frozen")
+
+
+def coverage_by_class(provenance: xr.DataArray, land: xr.DataArray | None = None) -> pd.DataFrame:
+    """Share of (land) pixel-days made by each provenance class, and the share with no value."""
+    meanings = str(provenance.attrs.get("flag_meanings", "")).split()
+    p = provenance if land is None else provenance.where(land)
+    values = np.asarray(p.values).ravel()
+    if land is not None:
+        values = values[np.asarray(land.broadcast_like(provenance).values).ravel()]
+    total = values.size
+    rows = [{"provenance": k, "meaning": m, "share": float(np.mean(values == k)) if total else np.nan}
+            for k, m in enumerate(meanings)]
+    rows.append({"provenance": -1, "meaning": "no_value", "share": float(np.mean(values == -1)) if total else np.nan})
+    return pd.DataFrame(rows)
+
+
+def _check(products: Mapping[str, xr.DataArray]) -> None:
+    for k, v in products.items():
+        if set(v.dims) != {TIME, LAT, LON}:
+            raise DataError(f"{k!r} has dims {tuple(v.dims)}; expected (time, lat, lon)")
