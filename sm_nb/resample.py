@@ -18,8 +18,8 @@ ascat_sigma40      idw         ``scipy.spatial.cKDTree`` on unit-sphere xyz (cho
                                ``radius_km``, weights 1/d², NaN-aware (missing neighbours
                                are dropped and the weights renormalised).
 fy3c_tb, fy3c_sm   idw         same, on EASE-Grid 2.0 M25 centres.
-cldas_sm           mean        ``xarray.DataArray.coarsen(...)``: sum / count of the finite
-                               4 × 5 0.0625° cells nested in each coarse cell.
+cldas_sm           mean        :func:`area_mean_kernel` (numpy block sums): sum / count of
+                               the finite 4 × 5 0.0625° cells nested in each coarse cell.
 truth_sm, modis_*  mean        same over the fine pixels nested in a coarse cell, with
 dem                            ``min_valid_fraction`` for MODIS cloud gaps.
 geos5_sm           identity    already on the coarse grid; coordinates are checked.
@@ -63,6 +63,8 @@ __all__ = [
     "identity",
     "to_coarse",
     "block_mean",
+    "block_sum",
+    "area_mean_kernel",
     "block_repeat",
     "interp_bilinear",
     "Binning",
@@ -301,9 +303,10 @@ def area_mean(da: xr.DataArray, dst: Grid, min_valid_fraction: float = 1.0) -> x
 
     Notes
     -----
-    Paper §2.1.5 (CLDAS, MODIS, terrain). ``xarray.DataArray.coarsen(lat=fy, lon=fx,
-    boundary="exact")``; equal weights per cell (cell-area differences within one coarse
-    cell are < 0.2 %).
+    Paper §2.1.5 (CLDAS, MODIS, terrain). :func:`area_mean_kernel` per dask block (``lat`` and
+    ``lon`` one chunk); equal weights per cell (cell-area differences within one coarse cell
+    are < 0.2 %). Same numbers as ``xarray.DataArray.coarsen(...).sum()`` of the filled field
+    divided by the count of finite cells.
     """
     _check_latlon(da, "area_mean input")
     if not 0.0 <= float(min_valid_fraction) <= 1.0:
@@ -317,12 +320,15 @@ def area_mean(da: xr.DataArray, dst: Grid, min_valid_fraction: float = 1.0) -> x
             f"{src.lat[0]:.4f}…{src.lat[-1]:.4f}, lon {src.lon[0]:.4f}…{src.lon[-1]:.4f}) does not nest "
             f"exactly in {dst!r}"
         ) from None
-    block = {LAT: fy, LON: fx}
-    n = da.notnull().coarsen(block, boundary="exact").sum()
-    s = da.fillna(0).coarsen(block, boundary="exact").sum()
     need = max(1.0, float(min_valid_fraction) * fy * fx - 1e-9)
-    out = (s / n.where(n >= need)).astype(da.dtype)
-    method = f"area mean of {fy} x {fx} cells (xarray.coarsen), min_valid_fraction={min_valid_fraction:g}"
+    c = da.transpose(..., LAT, LON)
+    if c.chunks is not None:
+        c = c.chunk({LAT: -1, LON: -1})
+    out = xr.apply_ufunc(area_mean_kernel, c, kwargs={"fy": fy, "fx": fx, "need": need}, input_core_dims=[[LAT, LON]],
+                         output_core_dims=[["_lat", "_lon"]], dask="parallelized", output_dtypes=[da.dtype],
+                         dask_gufunc_kwargs={"output_sizes": {"_lat": dst.shape[0], "_lon": dst.shape[1]}})
+    out = out.rename({"_lat": LAT, "_lon": LON}).transpose(*da.dims)
+    method = f"area mean of {fy} x {fx} cells, min_valid_fraction={min_valid_fraction:g}"
     return _on_grid(out, dst, method, da.attrs)
 
 
@@ -482,6 +488,56 @@ def block_mean(a: np.ndarray, fy: int, fx: int, skipna: bool = False, dtype: Any
         out += rows[..., j::fx]
     out *= np.dtype(dtype).type(1.0 / (fy * fx))
     return out
+
+
+def block_sum(a: np.ndarray, fy: int, fx: int) -> np.ndarray:
+    """Sum over non-overlapping ``fy`` × ``fx`` blocks of the last two axes (reshape-sum).
+
+    Parameters
+    ----------
+    a : ndarray (..., ny, nx)
+        Any dtype (bool sums to int); ``ny``/``nx`` multiples of ``fy``/``fx``.
+    fy, fx : int
+        Block size (cells).
+
+    Returns
+    -------
+    ndarray (..., ny / fy, nx / fx), same units as ``a``.
+
+    Notes
+    -----
+    numpy's summation order over the reshaped (…, ny/fy, fy, nx/fx, fx) array, i.e. the numbers
+    of ``xarray.DataArray.coarsen(...).sum()``. :func:`block_mean` accumulates strided rows
+    instead (faster for the scenario's small blocks); the two differ in float32 rounding only,
+    and each keeps the numbers its callers have always had.
+    """
+    a = np.asarray(a)
+    ny, nx = a.shape[-2:]
+    if ny % fy or nx % fx:
+        raise DataError(f"array of shape {a.shape} cannot be split in {fy} × {fx} blocks")
+    return a.reshape(*a.shape[:-2], ny // fy, fy, nx // fx, fx).sum(axis=(-3, -1))
+
+
+def area_mean_kernel(a: np.ndarray, fy: int, fx: int, need: float = 1.0) -> np.ndarray:
+    """NaN-aware block mean of the last two axes: sum / count of the non-NaN cells of each block.
+
+    Parameters
+    ----------
+    a : ndarray (..., ny, nx), float
+    fy, fx : int
+        Block size (cells).
+    need : float
+        Minimum number of non-NaN cells of a block (fewer → NaN).
+
+    Returns
+    -------
+    ndarray (..., ny / fy, nx / fx) of ``a.dtype``.
+    """
+    a = np.asarray(a)
+    ok = ~np.isnan(a)
+    s = block_sum(np.where(ok, a, 0).astype(a.dtype, copy=False), fy, fx)
+    n = block_sum(ok, fy, fx)
+    return (s / np.where(n >= need, n, np.nan)).astype(a.dtype)
 
 
 def block_repeat(a: np.ndarray, fy: int, fx: int) -> np.ndarray:
