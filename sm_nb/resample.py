@@ -28,6 +28,7 @@ geos5_sm           identity    already on the coarse grid; coordinates are check
 Every function takes and returns ``xarray`` objects with named dims (``lat``, ``lon`` plus any
 others such as ``time`` or ``frequency``), keeps ``attrs`` (CF ``units`` included) and records
 the method in ``attrs["regrid_method"]``. All operators run lazily on dask-backed input.
+One concept — resampling between the grids of :mod:`sm_nb.grids` — hence one module (≤ 650 lines).
 
 The numpy kernels underneath — :func:`block_mean` (area mean over nested grids),
 :func:`block_repeat` (replication expansion), :func:`interp_bilinear`, :func:`bin_mean_kernel`
@@ -53,43 +54,17 @@ from .exceptions import ConfigError, DataError
 from .grids import EARTH_RADIUS_KM, Grid, coarse_grid, grid_for
 
 __all__ = [
-    "REGRID_METHOD",
-    "METHODS",
-    "IDWRegridder",
-    "bilinear",
-    "idw",
-    "area_mean",
-    "replicate",
-    "identity",
-    "to_coarse",
-    "block_mean",
-    "block_sum",
-    "area_mean_kernel",
-    "block_repeat",
-    "interp_bilinear",
-    "Binning",
-    "binning",
-    "bin_mean_kernel",
-    "bin_mean",
-    "bilinear_nan_aware",
+    "REGRID_METHOD", "METHODS", "IDWRegridder", "bilinear", "idw", "area_mean", "replicate", "identity",
+    "to_coarse", "block_mean", "block_sum", "area_mean_kernel", "block_repeat", "interp_bilinear", "Binning",
+    "binning", "bin_mean_kernel", "bin_mean", "bilinear_nan_aware",
 ]
 
 #: dataset (catalog name) → the paper's resampling method to the coarse grid (§2.1.5).
 REGRID_METHOD: dict[str, str] = {
-    "smap_tb": "bilinear",
-    "smap_sm": "bilinear",
-    "amsr2_tb": "bilinear",
-    "amsr2_sm": "bilinear",
-    "ascat_sigma40": "idw",
-    "fy3c_tb": "idw",
-    "fy3c_sm": "idw",
-    "cldas_sm": "mean",
-    "truth_sm": "mean",
-    "modis_lst": "mean",
-    "modis_ndvi_evi": "mean",
-    "modis_reflectance": "mean",
-    "dem": "mean",
-    "geos5_sm": "identity",
+    "smap_tb": "bilinear", "smap_sm": "bilinear", "amsr2_tb": "bilinear", "amsr2_sm": "bilinear",
+    "ascat_sigma40": "idw", "fy3c_tb": "idw", "fy3c_sm": "idw",
+    "cldas_sm": "mean", "truth_sm": "mean", "modis_lst": "mean", "modis_ndvi_evi": "mean",
+    "modis_reflectance": "mean", "dem": "mean", "geos5_sm": "identity",
 }
 METHODS = ("bilinear", "idw", "mean", "identity")
 
@@ -493,23 +468,11 @@ def block_mean(a: np.ndarray, fy: int, fx: int, skipna: bool = False, dtype: Any
 def block_sum(a: np.ndarray, fy: int, fx: int) -> np.ndarray:
     """Sum over non-overlapping ``fy`` × ``fx`` blocks of the last two axes (reshape-sum).
 
-    Parameters
-    ----------
-    a : ndarray (..., ny, nx)
-        Any dtype (bool sums to int); ``ny``/``nx`` multiples of ``fy``/``fx``.
-    fy, fx : int
-        Block size (cells).
-
-    Returns
-    -------
-    ndarray (..., ny / fy, nx / fx), same units as ``a``.
-
-    Notes
-    -----
-    numpy's summation order over the reshaped (…, ny/fy, fy, nx/fx, fx) array, i.e. the numbers
-    of ``xarray.DataArray.coarsen(...).sum()``. :func:`block_mean` accumulates strided rows
-    instead (faster for the scenario's small blocks); the two differ in float32 rounding only,
-    and each keeps the numbers its callers have always had.
+    ``a`` (..., ny, nx) of any dtype (bool sums to int), ``fy``/``fx`` the block size in cells;
+    returns (..., ny / fy, nx / fx) in the units of ``a``. numpy's summation order over the
+    reshaped array, i.e. the numbers of ``xarray.DataArray.coarsen(...).sum()``;
+    :func:`block_mean` accumulates strided rows instead (faster for the scenario's small
+    blocks): the two differ in float32 rounding only and each keeps its callers' numbers.
     """
     a = np.asarray(a)
     ny, nx = a.shape[-2:]
@@ -521,17 +484,8 @@ def block_sum(a: np.ndarray, fy: int, fx: int) -> np.ndarray:
 def area_mean_kernel(a: np.ndarray, fy: int, fx: int, need: float = 1.0) -> np.ndarray:
     """NaN-aware block mean of the last two axes: sum / count of the non-NaN cells of each block.
 
-    Parameters
-    ----------
-    a : ndarray (..., ny, nx), float
-    fy, fx : int
-        Block size (cells).
-    need : float
-        Minimum number of non-NaN cells of a block (fewer → NaN).
-
-    Returns
-    -------
-    ndarray (..., ny / fy, nx / fx) of ``a.dtype``.
+    ``a`` (..., ny, nx) float, ``fy``/``fx`` the block size in cells, ``need`` the minimum number
+    of non-NaN cells of a block (fewer → NaN); returns (..., ny / fy, nx / fx) of ``a.dtype``.
     """
     a = np.asarray(a)
     ok = ~np.isnan(a)
@@ -574,16 +528,8 @@ def _edges(centres: np.ndarray, name: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Binning:
-    """Source pixel → target cell assignment of :func:`bin_mean` (nearest-centre bins).
-
-    Attributes
-    ----------
-    matrix : scipy.sparse.csr_matrix (n_cells, n_src) of 0/1
-    shape : tuple of int
-        Target grid shape (lat, lon).
-    coverage : ndarray (lat, lon)
-        Source pixels in each cell / pixels of a fully covered cell (1).
-    """
+    """Source pixel → target cell assignment of :func:`bin_mean`: ``matrix`` (n_cells, n_src) of 0/1,
+    target ``shape`` (lat, lon) and ``coverage`` (lat, lon), source pixels in a cell / a full cell."""
 
     matrix: sparse.csr_matrix
     shape: tuple[int, int]
@@ -592,10 +538,8 @@ class Binning:
 
 def binning(src: xr.DataArray | xr.Dataset | Grid, dst: xr.DataArray | xr.Dataset | Grid) -> Binning:
     """Assign each ``src`` pixel to the ``dst`` cell whose edges (half-way between centres) contain it."""
-    flat_, flon = (np.asarray(getattr(src[d], "values", src[d]) if not isinstance(src, Grid) else getattr(src, d), dtype=float)
-                   for d in (LAT, LON))
-    glat, glon = (np.asarray(getattr(dst[d], "values", dst[d]) if not isinstance(dst, Grid) else getattr(dst, d), dtype=float)
-                  for d in (LAT, LON))
+    flat_, flon = (np.asarray(getattr(src, d) if isinstance(src, Grid) else src[d].values, dtype=float) for d in (LAT, LON))
+    glat, glon = (np.asarray(getattr(dst, d) if isinstance(dst, Grid) else dst[d].values, dtype=float) for d in (LAT, LON))
     ey, ex = _edges(glat, "lat"), _edges(glon, "lon")
     iy = np.searchsorted(ey, flat_, side="right") - 1
     ix = np.searchsorted(ex, flon, side="right") - 1
