@@ -18,8 +18,8 @@ ascat_sigma40      idw         ``scipy.spatial.cKDTree`` on unit-sphere xyz (cho
                                ``radius_km``, weights 1/d², NaN-aware (missing neighbours
                                are dropped and the weights renormalised).
 fy3c_tb, fy3c_sm   idw         same, on EASE-Grid 2.0 M25 centres.
-cldas_sm           mean        ``xarray.DataArray.coarsen(...)``: sum / count of the finite
-                               4 × 5 0.0625° cells nested in each coarse cell.
+cldas_sm           mean        :func:`area_mean_kernel` (numpy block sums): sum / count of
+                               the finite 4 × 5 0.0625° cells nested in each coarse cell.
 truth_sm, modis_*  mean        same over the fine pixels nested in a coarse cell, with
 dem                            ``min_valid_fraction`` for MODIS cloud gaps.
 geos5_sm           identity    already on the coarse grid; coordinates are checked.
@@ -28,6 +28,7 @@ geos5_sm           identity    already on the coarse grid; coordinates are check
 Every function takes and returns ``xarray`` objects with named dims (``lat``, ``lon`` plus any
 others such as ``time`` or ``frequency``), keeps ``attrs`` (CF ``units`` included) and records
 the method in ``attrs["regrid_method"]``. All operators run lazily on dask-backed input.
+One concept — resampling between the grids of :mod:`sm_nb.grids` — hence one module (≤ 650 lines).
 
 The numpy kernels underneath — :func:`block_mean` (area mean over nested grids),
 :func:`block_repeat` (replication expansion), :func:`interp_bilinear`, :func:`bin_mean_kernel`
@@ -60,41 +61,17 @@ from .exceptions import ConfigError, DataError
 from .grids import EARTH_RADIUS_KM, Grid, grid_for
 
 __all__ = [
-    "REGRID_METHOD",
-    "METHODS",
-    "IDWRegridder",
-    "bilinear",
-    "idw",
-    "area_mean",
-    "replicate",
-    "identity",
-    "to_coarse",
-    "block_mean",
-    "block_repeat",
-    "interp_bilinear",
-    "Binning",
-    "binning",
-    "bin_mean_kernel",
-    "bin_mean",
-    "bilinear_nan_aware",
+    "REGRID_METHOD", "METHODS", "IDWRegridder", "bilinear", "idw", "area_mean", "replicate", "identity",
+    "to_coarse", "block_mean", "block_sum", "area_mean_kernel", "block_repeat", "interp_bilinear", "Binning",
+    "binning", "bin_mean_kernel", "bin_mean", "bilinear_nan_aware",
 ]
 
 #: dataset (catalog name) → the paper's resampling method to the coarse grid (§2.1.5).
 REGRID_METHOD: dict[str, str] = {
-    "smap_tb": "bilinear",
-    "smap_sm": "bilinear",
-    "amsr2_tb": "bilinear",
-    "amsr2_sm": "bilinear",
-    "ascat_sigma40": "idw",
-    "fy3c_tb": "idw",
-    "fy3c_sm": "idw",
-    "cldas_sm": "mean",
-    "truth_sm": "mean",
-    "modis_lst": "mean",
-    "modis_ndvi_evi": "mean",
-    "modis_reflectance": "mean",
-    "dem": "mean",
-    "geos5_sm": "identity",
+    "smap_tb": "bilinear", "smap_sm": "bilinear", "amsr2_tb": "bilinear", "amsr2_sm": "bilinear",
+    "ascat_sigma40": "idw", "fy3c_tb": "idw", "fy3c_sm": "idw",
+    "cldas_sm": "mean", "truth_sm": "mean", "modis_lst": "mean", "modis_ndvi_evi": "mean",
+    "modis_reflectance": "mean", "dem": "mean", "geos5_sm": "identity",
 }
 METHODS = ("bilinear", "idw", "mean", "identity")
 
@@ -308,9 +285,10 @@ def area_mean(da: xr.DataArray, dst: Grid, min_valid_fraction: float = 1.0) -> x
 
     Notes
     -----
-    Paper §2.1.5 (CLDAS, MODIS, terrain). ``xarray.DataArray.coarsen(lat=fy, lon=fx,
-    boundary="exact")``; equal weights per cell (cell-area differences within one coarse
-    cell are < 0.2 %).
+    Paper §2.1.5 (CLDAS, MODIS, terrain). :func:`area_mean_kernel` per dask block (``lat`` and
+    ``lon`` one chunk); equal weights per cell (cell-area differences within one coarse cell
+    are < 0.2 %). Same numbers as ``xarray.DataArray.coarsen(...).sum()`` of the filled field
+    divided by the count of finite cells.
     """
     _check_latlon(da, "area_mean input")
     if not 0.0 <= float(min_valid_fraction) <= 1.0:
@@ -324,12 +302,15 @@ def area_mean(da: xr.DataArray, dst: Grid, min_valid_fraction: float = 1.0) -> x
             f"{src.lat[0]:.4f}…{src.lat[-1]:.4f}, lon {src.lon[0]:.4f}…{src.lon[-1]:.4f}) does not nest "
             f"exactly in {dst!r}"
         ) from None
-    block = {LAT: fy, LON: fx}
-    n = da.notnull().coarsen(block, boundary="exact").sum()
-    s = da.fillna(0).coarsen(block, boundary="exact").sum()
     need = max(1.0, float(min_valid_fraction) * fy * fx - 1e-9)
-    out = (s / n.where(n >= need)).astype(da.dtype)
-    method = f"area mean of {fy} x {fx} cells (xarray.coarsen), min_valid_fraction={min_valid_fraction:g}"
+    c = da.transpose(..., LAT, LON)
+    if c.chunks is not None:
+        c = c.chunk({LAT: -1, LON: -1})
+    out = xr.apply_ufunc(area_mean_kernel, c, kwargs={"fy": fy, "fx": fx, "need": need}, input_core_dims=[[LAT, LON]],
+                         output_core_dims=[["_lat", "_lon"]], dask="parallelized", output_dtypes=[da.dtype],
+                         dask_gufunc_kwargs={"output_sizes": {"_lat": dst.shape[0], "_lon": dst.shape[1]}})
+    out = out.rename({"_lat": LAT, "_lon": LON}).transpose(*da.dims)
+    method = f"area mean of {fy} x {fx} cells, min_valid_fraction={min_valid_fraction:g}"
     return _on_grid(out, dst, method, da.attrs)
 
 
@@ -487,6 +468,35 @@ def block_mean(a: np.ndarray, fy: int, fx: int, skipna: bool = False, dtype: Any
     return out
 
 
+def block_sum(a: np.ndarray, fy: int, fx: int) -> np.ndarray:
+    """Sum over non-overlapping ``fy`` × ``fx`` blocks of the last two axes (reshape-sum).
+
+    ``a`` (..., ny, nx) of any dtype (bool sums to int), ``fy``/``fx`` the block size in cells;
+    returns (..., ny / fy, nx / fx) in the units of ``a``. numpy's summation order over the
+    reshaped array, i.e. the numbers of ``xarray.DataArray.coarsen(...).sum()``;
+    :func:`block_mean` accumulates strided rows instead (faster for the scenario's small
+    blocks): the two differ in float32 rounding only and each keeps its callers' numbers.
+    """
+    a = np.asarray(a)
+    ny, nx = a.shape[-2:]
+    if ny % fy or nx % fx:
+        raise DataError(f"array of shape {a.shape} cannot be split in {fy} × {fx} blocks")
+    return a.reshape(*a.shape[:-2], ny // fy, fy, nx // fx, fx).sum(axis=(-3, -1))
+
+
+def area_mean_kernel(a: np.ndarray, fy: int, fx: int, need: float = 1.0) -> np.ndarray:
+    """NaN-aware block mean of the last two axes: sum / count of the non-NaN cells of each block.
+
+    ``a`` (..., ny, nx) float, ``fy``/``fx`` the block size in cells, ``need`` the minimum number
+    of non-NaN cells of a block (fewer → NaN); returns (..., ny / fy, nx / fx) of ``a.dtype``.
+    """
+    a = np.asarray(a)
+    ok = ~np.isnan(a)
+    s = block_sum(np.where(ok, a, 0).astype(a.dtype, copy=False), fy, fx)
+    n = block_sum(ok, fy, fx)
+    return (s / np.where(n >= need, n, np.nan)).astype(a.dtype)
+
+
 def block_repeat(a: np.ndarray, fy: int, fx: int) -> np.ndarray:
     """Replicate each cell of the last two axes into an ``fy`` × ``fx`` block (replication expansion)."""
     return np.repeat(np.repeat(a, fy, axis=-2), fx, axis=-1)
@@ -521,16 +531,8 @@ def _edges(centres: np.ndarray, name: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Binning:
-    """Source pixel → target cell assignment of :func:`bin_mean` (nearest-centre bins).
-
-    Attributes
-    ----------
-    matrix : scipy.sparse.csr_matrix (n_cells, n_src) of 0/1
-    shape : tuple of int
-        Target grid shape (lat, lon).
-    coverage : ndarray (lat, lon)
-        Source pixels in each cell / pixels of a fully covered cell (1).
-    """
+    """Source pixel → target cell assignment of :func:`bin_mean`: ``matrix`` (n_cells, n_src) of 0/1,
+    target ``shape`` (lat, lon) and ``coverage`` (lat, lon), source pixels in a cell / a full cell."""
 
     matrix: sparse.csr_matrix
     shape: tuple[int, int]
@@ -539,10 +541,8 @@ class Binning:
 
 def binning(src: xr.DataArray | xr.Dataset | Grid, dst: xr.DataArray | xr.Dataset | Grid) -> Binning:
     """Assign each ``src`` pixel to the ``dst`` cell whose edges (half-way between centres) contain it."""
-    flat_, flon = (np.asarray(getattr(src[d], "values", src[d]) if not isinstance(src, Grid) else getattr(src, d), dtype=float)
-                   for d in (LAT, LON))
-    glat, glon = (np.asarray(getattr(dst[d], "values", dst[d]) if not isinstance(dst, Grid) else getattr(dst, d), dtype=float)
-                  for d in (LAT, LON))
+    flat_, flon = (np.asarray(getattr(src, d) if isinstance(src, Grid) else src[d].values, dtype=float) for d in (LAT, LON))
+    glat, glon = (np.asarray(getattr(dst, d) if isinstance(dst, Grid) else dst[d].values, dtype=float) for d in (LAT, LON))
     ey, ex = _edges(glat, "lat"), _edges(glon, "lon")
     iy = np.searchsorted(ey, flat_, side="right") - 1
     ix = np.searchsorted(ex, flon, side="right") - 1

@@ -28,7 +28,7 @@ from .conventions import LAT, LON, PRODUCT, STATION, TIME
 from .exceptions import DataError
 from .grids import Grid, grid_for
 from .metrics import station_stats
-from .resample import bilinear_nan_aware, replicate
+from .resample import bilinear_nan_aware, block_repeat, block_sum, replicate
 
 __all__ = [
     "sample_at_stations",
@@ -276,13 +276,11 @@ def _block_sums(p: np.ndarray, t: np.ndarray, valid: np.ndarray, fy: int, fx: in
         r = (cp * ct).sum(axis=(1, 2)) / np.sqrt((cp * cp).sum(axis=(1, 2)) * (ct * ct).sum(axis=(1, 2)))
     acc["r_daily"].extend(r[(nd >= 3) & np.isfinite(r)].tolist())
     # within-coarse-cell anomalies over the valid pixels of each cell
-    b, ny, nx = p.shape
-    shape = (b, ny // fy, fy, nx // fx, fx)
-    cnt = valid.reshape(shape).sum(axis=(2, 4), keepdims=True).astype(np.float64)
+    cnt = block_sum(valid, fy, fx).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ap = pv.reshape(shape) - pv.reshape(shape).sum(axis=(2, 4), keepdims=True) / cnt
-        at = tv.reshape(shape) - tv.reshape(shape).sum(axis=(2, 4), keepdims=True) / cnt
-    keep = valid.reshape(shape) & (cnt >= need)
+        ap = pv - block_repeat(block_sum(pv, fy, fx) / cnt, fy, fx)
+        at = tv - block_repeat(block_sum(tv, fy, fx) / cnt, fy, fx)
+    keep = valid & (block_repeat(cnt, fy, fx) >= need)
     ap, at = np.where(keep, ap, 0.0), np.where(keep, at, 0.0)
     acc["an"] += keep.sum()
     for key, v in (("ax", ap * ap), ("ay", at * at), ("axy", ap * at), ("add", (ap - at) ** 2)):

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from sm_nb.exceptions import DataError
+from sm_nb.grids import EARTH_RADIUS_M
 from sm_nb.io import (
     read_amsr2,
     read_ascat,
@@ -192,7 +193,7 @@ def test_srtm_plane_slope_aspect_and_zip(tmp_path):
     fx.hgt(tmp_path / "N36E097.hgt.zip", slope_east=0.0, zipped=True)
     grid = {"south": 36.25, "north": 36.75, "west": 97.25, "east": 98.75, "dlat": 0.25, "dlon": 0.25}
     ds = read_srtm(tmp_path, grid=grid)
-    dx = 6371000.0 * np.cos(np.deg2rad(36.375)) * np.deg2rad(1 / 1200)
+    dx = EARTH_RADIUS_M * np.cos(np.deg2rad(36.375)) * np.deg2rad(1 / 1200)
     expected = np.degrees(np.arctan(0.5 / dx))
     assert float(ds["slope"].sel(lat=36.375, lon=98.375)) == pytest.approx(expected, rel=0.01)
     assert float(ds["aspect"].sel(lat=36.375, lon=98.375)) == pytest.approx(270.0, abs=0.5)  # rises east → faces west
