@@ -114,13 +114,13 @@ def anomaly_features(aux: xr.Dataset, coarse: Grid, level: xr.DataArray | None =
 def clamp_to_training(inputs: xr.Dataset, model: object, names: Iterable[str]) -> xr.Dataset:
     """Each input clipped to the range the network saw in training (pyDMS's extrapolation clamp).
 
-    ``model`` is a fitted :class:`sm_nb.nn.LMRegressor`; its ``input_range_`` (min, max per
-    column) is used when it has one, else the inputs pass unchanged.
+    ``model`` is a fitted :class:`sm_nb.nn.LMRegressor`: its mapminmax settings give the
+    training range of each column (``x_min_`` ↦ −1, ``x_min_ + 2 / x_gain_`` ↦ +1).
     """
-    rng = getattr(model, "input_range_", None)
-    if rng is None:
+    if not (hasattr(model, "x_min_") and hasattr(model, "x_gain_")):
         return inputs
-    lo, hi = np.asarray(rng[0], float), np.asarray(rng[1], float)
+    lo = np.asarray(model.x_min_, dtype=float)
+    hi = lo + 2.0 / np.asarray(model.x_gain_, dtype=float)
     out = inputs.copy()
     for i, n in enumerate(names):
         out[n] = inputs[n].clip(lo[i], hi[i]).assign_attrs(inputs[n].attrs)

@@ -142,15 +142,15 @@ class Candidate:
         Whether its inputs may come from other days.
     prediction : DataArray (time, lat, lon), m3 m-3
         The network's output where all its inputs are present in that mode, NaN elsewhere.
-    score_where : DataArray of bool (time, lat, lon)
-        Pixel-days on which the candidate is scored against the reference (held out from its
-        training: out-of-fold predictions for observed inputs, filled pixel-days for filled ones).
+    held_out : DataArray (time, lat, lon), m3 m-3
+        The values scored against the reference, from data the network was not trained on:
+        its out-of-fold predictions (observed inputs) or its output on filled pixel-days.
     """
 
     network: str
     filled: bool
     prediction: xr.DataArray
-    score_where: xr.DataArray
+    held_out: xr.DataArray
 
     @property
     def label(self) -> str:
@@ -170,7 +170,7 @@ def rank_candidates(candidates: Sequence[Candidate], reference: xr.DataArray, mi
     """
     rows = []
     for i, c in enumerate(candidates):
-        p = c.prediction.where(c.score_where)
+        p = c.held_out
         ok = np.isfinite(p.values) & np.isfinite(reference.values)
         n = int(ok.sum())
         d = p.values[ok] - reference.values[ok]

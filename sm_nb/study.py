@@ -31,7 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from . import downscale as _downscale
-from . import preprocess, selection
+from . import gapfill, preprocess, product, selection
 from .area import StudyArea
 from .catalog import Catalog, load_catalog
 from .combinations import as_combination, resolve_combination
@@ -48,6 +48,7 @@ from .experiments import (
     store_result,
 )
 from .fingerprint import code_hash, digest, file_stamps
+from .grids import grid_for
 
 __all__ = ["Study", "TARGET", "SM_PRODUCTS"]
 
@@ -313,6 +314,69 @@ class Study:
             ds = self.inputs([input_name])
             field_ = ds[next(iter(ds.data_vars))]
         return result_maps(result, field_)
+
+    def land(self, grid: str = "coarse", max_water_fraction: float = 0.5) -> xr.DataArray:
+        """Cells that are land (open-water fraction below ``max_water_fraction``): (lat, lon) bool."""
+        water = self.open("land_cover")["water_fraction"].astype(np.float64)
+        if grid == "coarse":
+            from .resample import area_mean
+
+            water = area_mean(water, self.area.coarse, min_valid_fraction=0.0)
+        elif grid != "fine":
+            raise ConfigError(f"grid is {grid!r}; expected 'coarse' or 'fine'")
+        out = (water < max_water_fraction).load()
+        out.attrs = {"long_name": f"land (open-water fraction < {max_water_fraction:g})", "units": "1"}
+        return out.rename("land")
+
+    # ---- the gap-filled product (beyond the paper) -----------------------------------------------
+    def gap_filled(self, inputs: str | Sequence[str] | None = None, window_days: int = 3, *,
+                   parallel: bool = True, **train_kwargs: Any) -> product.GapFilled:
+        """The daily coarse product without holes (:func:`sm_nb.product.gap_filled_coarse`).
+
+        Trains (or loads) the family of :func:`sm_nb.gapfill.family` with :meth:`train`'s
+        settings, fills the gappy inputs from the nearest day within ± ``window_days``, ranks
+        every candidate against CLDAS and gives each land cell-day the best one's value.
+        """
+        inputs = inputs or selection.FINAL_INPUTS
+        requested, _ = resolve_combination(inputs)
+        fam = gapfill.family(requested)
+        results = self.train_many(list(fam.values()), parallel=parallel, progress=False, **train_kwargs)
+        options = {k: v for k, v in train_kwargs.items() if k in ("min_valid_fraction", "flag_mask",
+                                                                    "nsdsi_variant", "slope_source")}
+        observed = self.inputs(requested, **options)
+        return product.gap_filled_coarse(dict(zip(fam, results, strict=True)), observed, self.target(),
+                                         window_days, mask=self.land("coarse"))
+
+    def fine_variants(self, filled: product.GapFilled, paper: xr.DataArray | None = None,
+                      window_days: int = 3, random_state: int | None = None) -> dict[str, product.Variant]:
+        """The fine products of :data:`sm_nb.product.VARIANTS` from a gap-filled coarse product.
+
+        ``paper``: the paper's downscaled field (:meth:`downscale`), added unchanged. The variants'
+        shrinkage and the recommendation use CLDAS at 0.0625° only (:func:`sm_nb.product.choose_without_truth`).
+        """
+        network = filled.results["all inputs"]
+        names = list(network.inputs)
+        fine_obs = self.inputs(names, "fine")
+        fine_in = product.fine_filled_inputs(fine_obs, filled.filled, window_days)
+        cldas = self.open("cldas_sm")["sm"].sel({TIME: self.days}).astype(np.float64)
+        mid = grid_for(cldas, "cldas")
+        mid_in = product.mid_grid_inputs(fine_in, filled.filled, mid)
+        coarse, fine = self.area.coarse, self.area.grid("fine")
+        land = self.land("fine")
+        out: dict[str, product.Variant] = {}
+        if paper is not None:
+            out["paper"] = product.Variant("paper", paper, product.VARIANTS["paper"])
+        from .detail import compose
+
+        out["bilinear"] = product.Variant("bilinear", compose(filled.sm, fine, coarse=coarse).where(land),
+                                          product.VARIANTS["bilinear"], {"alpha": 0.0, "heldout_skill": 0.0})
+        v = product.scaled_anomaly_variant(network, fine_in, mid_in, cldas, filled.sm, coarse, fine)
+        out["scaled"] = product.Variant(v.name, v.sm.where(land), v.description, v.selection)
+        aux = [n for n in names if not n.upper().startswith(("SMAP", "AMSR2", "FY3C", "ASCAT"))]
+        rs = self.seed if random_state is None else random_state
+        v = product.within_cell_variant(fine_in, mid_in, cldas, filled.sm, coarse, fine, aux, random_state=rs)
+        out["within-cell"] = product.Variant(v.name, v.sm.where(land), v.description, v.selection)
+        return out
 
     # ---- downscaling ---------------------------------------------------------------------------
     def downscale(self, result: ExperimentResult, output: str | Path | None = None, time: Any = None,

@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 from conftest import as_backend, assert_xarray_contract
 
-from sm_nb import downscale, features, metrics, resample, tc, validation
+from sm_nb import conservation, downscale, features, metrics, resample, tc, validation
 from sm_nb.grids import grid_for
 from sm_nb.nn import LMRegressor
 
@@ -44,8 +44,8 @@ COARSE, FINE = grid_for(_field(CLAT, CLON), "coarse"), grid_for(_field(FLAT, FLO
     (features.bti, (_field(CLAT, CLON, "dB", 3, offset=-20, scale=10),), {}, "1"),
     (features.composite_to_daily, (_field(CLAT, CLON, "1", days=DAYS[::16]), DAYS, 16), {}, "1"),
     (validation.moving_mean, (_field(CLAT, CLON), 5), {}, "m3 m-3"),
-    (downscale.aggregate, (_field(FLAT, FLON), _field(CLAT, CLON)), {}, "m3 m-3"),
-    (downscale.residual_correction, (_field(FLAT, FLON, seed=4), _field(CLAT, CLON, seed=5)), {}, "m3 m-3"),
+    (conservation.aggregate, (_field(FLAT, FLON), _field(CLAT, CLON)), {}, "m3 m-3"),
+    (conservation.residual_correction, (_field(FLAT, FLON, seed=4), _field(CLAT, CLON, seed=5)), {}, "m3 m-3"),
 ])
 def test_gridded_functions(func, args, kwargs, units):
     assert_xarray_contract(func, *args, units=units, **kwargs)

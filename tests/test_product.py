@@ -1,0 +1,132 @@
+"""The 1 km product beyond the paper: gap filling with provenance, scale-aware detail, truth-free choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from sm_nb import detail, gapfill, product
+from sm_nb.exceptions import DataError
+
+FAST = {"hidden_units": 4, "n_restarts": 1, "cv_folds": 2}
+
+
+@pytest.fixture(scope="module")
+def study(mini):
+    from sm_nb import Study
+
+    return Study("mini", 0, progress=False)
+
+
+@pytest.fixture(scope="module")
+def filled(study):
+    return study.gap_filled(**FAST)
+
+
+# ------------------------------------------------------------------------------ gap filling
+def test_fill_from_nearest_day_takes_the_nearest_and_flags_it():
+    days = pd.date_range("2017-06-01", periods=9)
+    v = np.array([1.0, np.nan, np.nan, np.nan, 5.0, np.nan, np.nan, np.nan, np.nan])
+    da = xr.DataArray(v, coords={"time": days}, dims="time", name="LST", attrs={"units": "K"})
+    out, lag = gapfill.fill_from_nearest_day(da, 2)
+    np.testing.assert_array_equal(out.values, [1, 1, 1, 5, 5, 5, 5, np.nan, np.nan])
+    np.testing.assert_array_equal(lag.values, [0, -1, -2, 1, 0, -1, -2, 0, 0])
+    assert out.attrs["units"] == "K" and "nearest day" in out.attrs["comment"]
+    # never across the gap between two seasons
+    two = xr.DataArray([1.0, np.nan], coords={"time": pd.to_datetime(["2017-11-30", "2018-04-01"])}, dims="time")
+    assert np.isnan(gapfill.fill_from_nearest_day(two, 3)[0].values[1])
+
+
+def test_family_drops_each_gappy_input_and_keeps_auxiliaries():
+    fam = gapfill.family(["SMAP_TBV_A", "AMSR2_TBH_D", "LST", "NDVI", "DEM"])
+    assert fam["all inputs"] == ("SMAP_TBV_A", "AMSR2_TBH_D", "LST", "NDVI", "DEM")
+    assert fam["without LST"] == ("SMAP_TBV_A", "AMSR2_TBH_D", "NDVI", "DEM")
+    assert fam["auxiliaries only"] == ("NDVI", "DEM") and len(fam) == 5
+
+
+def test_coverage_and_provenance_on_mini(study, filled):
+    land = study.land("coarse")
+    sm, prov = filled.sm, filled.provenance
+    n_land = int(land.sum()) * sm.sizes["time"]
+    covered = int(sm.where(land).notnull().sum())
+    assert covered / n_land >= 0.9, f"gap-filled coarse product covers {covered / n_land:.1%} of land cell-days"
+    # a provenance code on every value, none where there is no value; codes name the candidates
+    np.testing.assert_array_equal(prov.values >= 0, sm.notnull().values)
+    meanings = prov.attrs["flag_meanings"].split()
+    assert len(meanings) == len(filled.ranking) and "all_inputs_observed_inputs" in meanings
+    # where the paper's network had all inputs observed, a value exists (possibly a better-ranked one)
+    paper = filled.results["all inputs"].prediction
+    assert bool(sm.where(paper.notnull()).notnull().sum() == paper.notnull().sum())
+    table = gapfill.coverage_by_class(prov, land)
+    assert abs(table["share"].sum() - 1) < 1e-9
+    # the ranking never used the truth: it is ranked against CLDAS
+    assert sm.attrs["ranked_against"] == "cldas_sm"
+
+
+def test_fine_variants_cover_land_and_recommend_one_without_the_truth(study, filled, monkeypatch):
+    real_open = study.open
+
+    def no_truth(name):
+        if name == "truth_sm":
+            raise AssertionError("the truth-free rule read truth_sm")
+        return real_open(name)
+
+    monkeypatch.setattr(study, "open", no_truth)
+    variants = study.fine_variants(filled)
+    table = product.choose_without_truth([v for v in variants.values()])
+    assert int(table["recommended"].sum()) == 1
+    assert table.loc["bilinear", "heldout_skill"] == 0.0
+    land = study.land("fine")
+    for name in ("bilinear", "scaled", "within-cell"):
+        sm = variants[name].sm
+        assert sm.attrs["units"] == "m3 m-3"
+        cov = float(sm.where(land).notnull().sum()) / (float(land.sum()) * sm.sizes["time"])
+        assert cov >= 0.9, f"{name} covers {cov:.1%} of land pixel-days"
+        assert float(sm.min()) >= 0 and float(sm.max()) <= 1
+
+
+# ------------------------------------------------------------------------------ shrinkage
+@pytest.mark.parametrize("alpha", [0.3, 0.5, 0.9])
+def test_shrinkage_recovers_a_known_factor(alpha):
+    """anomalies = α·signal + noise: the least-squares slope estimates α and the scaled skill is ρ²."""
+    rng = np.random.default_rng(1)
+    signal = rng.standard_normal(200_000)
+    obs = alpha * signal + 0.4 * rng.standard_normal(signal.size)
+    fit = detail.shrinkage(signal, obs)
+    assert fit["alpha"] == pytest.approx(alpha, abs=0.01)
+    assert fit["skill"] == pytest.approx(fit["rho"] ** 2, abs=1e-3)
+    assert fit["skill"] >= fit["skill_raw"]  # shrinking never hurts in-sample
+    # held out on half the cells, the same factor comes back
+    lat, lon = np.arange(40) * 0.0625 + 35.03125, np.arange(50) * 0.0625 + 95.03125
+    from sm_nb.grids import Grid
+
+    coarse = Grid("coarse", np.arange(10) * 0.25 + 35.125, np.arange(10) * 0.3125 + 95.15625, 0.25, 0.3125)
+    s = xr.DataArray(rng.standard_normal((5, 40, 50)), coords={"time": range(5), "lat": lat, "lon": lon},
+                     dims=("time", "lat", "lon"))
+    o = alpha * s + 0.4 * xr.DataArray(rng.standard_normal(s.shape), coords=s.coords, dims=s.dims)
+    held = product._halves(o, s, coarse)
+    assert held["alpha"] == pytest.approx(alpha, abs=0.03) and held["heldout_skill"] > 0
+
+
+def test_compose_keeps_the_coarse_mean_and_fills_no_gap():
+    from sm_nb.grids import Grid
+    from sm_nb.resample import area_mean
+
+    rng = np.random.default_rng(0)
+    clat, clon = 35.125 + 0.25 * np.arange(3), 95.15625 + 0.3125 * np.arange(4)
+    flat, flon = 35.0 + 1 / 64 + np.arange(24) / 32, 95.0 + 1 / 64 + np.arange(40) / 32
+    c = xr.DataArray(0.2 + 0.05 * rng.random((2, 3, 4)), coords={"time": [0, 1], "lat": clat, "lon": clon},
+                     dims=("time", "lat", "lon"), attrs={"units": "m3 m-3"})
+    c[0, 1, 1] = np.nan
+    fine = Grid("fine", flat, flon, 1 / 32, 1 / 32)
+    coarse = Grid("coarse", clat, clon, 0.25, 0.3125)
+    anom = xr.DataArray(rng.standard_normal((2, 24, 40)) * 0.01, coords={"time": [0, 1], "lat": flat, "lon": flon},
+                        dims=("time", "lat", "lon"))
+    plain = detail.compose(c, fine, coarse=coarse)
+    out = detail.compose(c, fine, anom, 0.5, coarse=coarse)
+    np.testing.assert_allclose(area_mean(out, coarse, 1.0).values, area_mean(plain, coarse, 1.0).values, atol=1e-12)
+    assert np.isnan(out.values[0, 8:16, 10:20]).all() and np.isfinite(out.values[1]).all()
+    with pytest.raises(DataError, match="expected \\(time, lat, lon\\)"):
+        detail.compose(c.isel(time=0), fine)
