@@ -8,8 +8,9 @@ coarse grid, without ever looking at the truth:
 
 1. **Input filling** (:func:`fill_from_nearest_day`): a missing value of a gappy input (a
    microwave pass outside the swath, a cloudy LST) is taken from the same cell on the nearest
-   day within ± ``window_days`` that has one (the earlier day on ties). Soil moisture and its
-   proxies persist over a few days; the filled value is flagged.
+   day within ± ``window_days`` that has one (the earlier day on ties); a missing composite
+   (NDVI, NSDSI: a cloudy or snowy 8/16-day window) from the nearest window within ± 16 days.
+   Soil moisture and its proxies persist over a few days; the filled value is flagged.
 2. **A ranked family of networks** (:func:`family`, :func:`rank_candidates`,
    :func:`cascade`): besides the paper's network, networks trained on the same data with one
    gappy input dropped, and one on the auxiliaries alone. Each network applied to observed
@@ -39,6 +40,7 @@ from .exceptions import DataError
 
 __all__ = [
     "GAPPY_INPUTS",
+    "COMPOSITE_INPUTS",
     "fill_from_nearest_day",
     "fill_inputs",
     "family",
@@ -50,6 +52,8 @@ __all__ = [
 
 #: inputs with day-to-day gaps (swaths, clouds); the others are static or composites
 GAPPY_INPUTS = ("SMAP", "AMSR2", "FY3C", "ASCAT", "LST")
+#: multi-day composites (MODIS 16-day VI, 8-day reflectance): gaps are whole windows, filled over ± one window
+COMPOSITE_INPUTS = ("NDVI", "EVI", "NSDSI")
 
 
 def _is_gappy(name: str) -> bool:
@@ -94,8 +98,10 @@ def fill_from_nearest_day(da: xr.DataArray, window_days: int = 3) -> tuple[xr.Da
     return out.rename(da.name), lag.rename(f"{da.name}_fill_lag")
 
 
-def fill_inputs(inputs: xr.Dataset, window_days: int = 3) -> tuple[xr.Dataset, xr.Dataset]:
-    """:func:`fill_from_nearest_day` for every gappy variable of an input cube.
+def fill_inputs(inputs: xr.Dataset, window_days: int = 3, composite_window_days: int = 16
+                ) -> tuple[xr.Dataset, xr.Dataset]:
+    """:func:`fill_from_nearest_day` for every gappy variable of an input cube (± ``window_days``)
+    and every composite (NDVI, EVI, NSDSI: ± ``composite_window_days``, one 16-day window).
 
     Returns
     -------
@@ -106,8 +112,9 @@ def fill_inputs(inputs: xr.Dataset, window_days: int = 3) -> tuple[xr.Dataset, x
     """
     filled, flags = {}, {}
     for name, da in inputs.data_vars.items():
-        if _is_gappy(str(name)):
-            f, lag = fill_from_nearest_day(da, window_days)
+        if _is_gappy(str(name)) or str(name).upper() in COMPOSITE_INPUTS:
+            w = window_days if _is_gappy(str(name)) else composite_window_days
+            f, lag = fill_from_nearest_day(da, w)
             filled[name], flags[name] = f, lag != 0
         else:
             filled[name], flags[name] = da, xr.zeros_like(da, dtype=bool)

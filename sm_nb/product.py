@@ -40,7 +40,14 @@ from .detail import (
 from .downscale import apply_network
 from .exceptions import DataError
 from .experiments import ExperimentResult
-from .gapfill import Candidate, cascade, fill_from_nearest_day, fill_inputs, rank_candidates
+from .gapfill import (
+    COMPOSITE_INPUTS,
+    Candidate,
+    cascade,
+    fill_from_nearest_day,
+    fill_inputs,
+    rank_candidates,
+)
 from .grids import Grid, grid_for
 from .resample import area_mean, replicate
 from .selection import train_combination
@@ -124,6 +131,8 @@ def fine_filled_inputs(fine: xr.Dataset, coarse_filled: xr.Dataset, window_days:
             out[name] = replicate(coarse_filled[name], grid).transpose(*da.dims).assign_attrs(da.attrs)
         elif str(name).upper().startswith("LST"):
             out[name] = fill_from_nearest_day(da, window_days)[0]
+        elif str(name).upper() in COMPOSITE_INPUTS:
+            out[name] = fill_from_nearest_day(da, 16)[0]
         else:
             out[name] = da
     return xr.Dataset(out, attrs=fine.attrs)
@@ -242,3 +251,28 @@ def choose_without_truth(variants: Sequence[Variant]) -> pd.DataFrame:
 def _check_dims(da: xr.DataArray, what: str) -> None:
     if set(da.dims) != {TIME, LAT, LON}:
         raise DataError(f"{what} has dims {tuple(da.dims)}; expected (time, lat, lon)")
+
+
+def skill_table(variants: Mapping[str, Variant], coarse_sm: xr.DataArray, truth: xr.DataArray,
+                land: xr.DataArray, recommended: str, cldas: xr.DataArray | None = None) -> pd.DataFrame:
+    """Every fine product scored against the truth, each on its own land pixel-days (the scoring step).
+
+    Rows: the variants (``paper`` = the paper's method on its own, observed-inputs-only support),
+    the baselines ``coarse NN replicated`` and ``coarse NN bilinear`` of the gap-filled coarse
+    product (the same support as the gap-filled variants), and CLDAS replicated from 0.0625°.
+    Columns: those of :func:`sm_nb.validation.truth_skill` plus ``recommended`` (the truth-free
+    choice, exactly one row) and ``selected_without_truth`` (the product's design and parameters
+    were fixed without reading the truth; False for CLDAS, a reference, not a candidate).
+    """
+    from .validation import fine_baselines, truth_skill
+
+    base = fine_baselines(coarse_sm, truth, cldas)
+    products = {name: v.sm for name, v in variants.items()}
+    products.update({k: v.where(land) for k, v in base.items()})
+    table = truth_skill(products, truth, coarse_sm, common=False, land=land)
+    table["recommended"] = [name == recommended for name in table.index]
+    table["selected_without_truth"] = [name != "CLDAS" for name in table.index]
+    table["description"] = [VARIANTS.get(name, name) for name in table.index]
+    if int(table["recommended"].sum()) != 1:
+        raise DataError(f"recommended product {recommended!r} is not one of {list(table.index)}")
+    return table
