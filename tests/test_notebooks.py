@@ -22,6 +22,33 @@ def test_demo_notebooks_execute(cache_dir, tmp_path):
         assert not errors, f"{nb.name} has error outputs"
     assert any(out.glob("*.csv")), "the notebooks wrote no CSV table"
     compare_with_reference(out)
+    check_the_1km_product(out)
+
+
+SKILL_COLUMNS = ["product", "coverage", "n", "r", "rmse", "ubrmse", "bias", "r_spatial", "r_detail",
+                 "detail_std_ratio", "detail_skill", "recommended", "selected_without_truth"]
+
+
+def check_the_1km_product(out: Path) -> None:
+    """Issue 9 on the demo: a daily product on ≥ 90 % of land pixel-days, one truth-free
+    recommendation, Table 6 daily rows for it at every station with ≥ 30 common days."""
+    import pandas as pd
+
+    skill = pd.read_csv(out / "downscale_skill.csv")
+    assert all(c in skill.columns for c in SKILL_COLUMNS), f"downscale_skill.csv lacks {set(SKILL_COLUMNS) - set(skill.columns)}"
+    assert int(skill["recommended"].sum()) == 1
+    assert {"paper", "coarse NN replicated", "coarse NN bilinear"} <= set(skill["product"])
+    rec = skill.loc[skill["recommended"]].iloc[0]
+    assert rec["coverage"] >= 0.9, f"the recommended product covers {rec['coverage']:.1%} of land pixel-days"
+    assert skill.set_index("product").loc["paper", "coverage"] < rec["coverage"]
+    t6 = pd.read_csv(out / "table6_stations.csv")
+    rows = t6[t6["product"] == "RECOMMENDED"]
+    assert len(rows) == t6["station"].nunique()
+    enough = rows[rows["n"] >= 30]
+    assert len(enough) >= 1 and enough["r"].notna().all() and enough["ubrmse"].notna().all()
+    assert (rows.loc[rows["n"] < 30, "r"].isna()).all()
+    prov = pd.read_csv(out / "gap_filled_provenance.csv")
+    assert abs(prov["share"].sum() - 1) < 1e-6 and prov.loc[prov["provenance"] == -1, "share"].item() < 0.1
 
 
 REFERENCE = Path(__file__).parent / "data" / "demo_reference"
