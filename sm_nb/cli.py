@@ -84,6 +84,9 @@ def add_downscale_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--inputs", nargs="+", default=None, help="NN inputs (default the paper's final inputs, sm_nb.selection.FINAL_INPUTS)")
     p.add_argument("--start", default=None, help="first day (YYYY-MM-DD)")
     p.add_argument("--end", default=None, help="last day (YYYY-MM-DD)")
+    p.add_argument("--variant", default="recommended",
+                   help="recommended (default: chosen without the truth), paper, bilinear, scaled or within-cell; "
+                        "--inputs, --start and --end apply to the paper's method")
     p.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler (tcp://host:8786)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=run_downscale)
@@ -118,14 +121,26 @@ def run_downscale(args: argparse.Namespace) -> int:
 
         client = Client(args.scheduler)
     try:
-        result = study.train(args.inputs or FINAL_INPUTS, random_state=args.random_state)
         time = slice(start, end) if (start is not None or end is not None) else None
-        ds = study.downscale(result, output=args.output, time=time, progress=not args.quiet)
+        if args.inputs and args.variant not in ("paper", "recommended"):
+            raise ConfigError(f"--inputs applies to --variant paper (the paper's method); variant {args.variant!r} "
+                              "uses the paper's final inputs and its family of networks")
+        if args.variant == "paper" or args.inputs:
+            result = study.train(args.inputs or FINAL_INPUTS, random_state=args.random_state)
+            ds = study.downscale(result, output=args.output, time=time, progress=not args.quiet)
+        else:
+            if time is not None:
+                raise ConfigError("--start/--end select days of the paper's product only; the gap-filled variants "
+                                  "use the whole season (omit them, or pass --variant paper)")
+            ds, choice = study.product(args.variant, output=args.output, progress=not args.quiet,
+                                       random_state=args.random_state)
+            print(f"variant {ds.attrs['variant']!r}: {ds.attrs['variant_description']}")
+            print(f"recommended without the truth: {ds.attrs['recommended_without_truth']}")
     finally:
         if client is not None:
             client.close()
     print(f"downscaled {ds.sizes['time']} days on a {ds.sizes['lat']} × {ds.sizes['lon']} grid to {args.output}")
-    print(f"inputs {ds.attrs['inputs']}; coverage {ds.attrs['coverage_overall']:.1%} of pixel-days")
+    print(f"coverage {ds.attrs['coverage_overall']:.1%} of {'land ' if 'variant' in ds.attrs else ''}pixel-days")
     return 0
 
 

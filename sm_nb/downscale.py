@@ -43,6 +43,7 @@ __all__ = [
     "apply_network",
     "downscale",
     "coverage_table",
+    "write_store",
 ]
 
 _INPUT = "input"
@@ -319,11 +320,16 @@ def downscale(model: Any, inputs: xr.Dataset, *, output: str | Path | None = Non
     }
     if output is None:
         return ds
-    return _write(ds, Path(output), progress)
+    return write_store(ds, Path(output), progress)
 
 
-def _write(ds: xr.Dataset, path: Path, progress: bool) -> xr.Dataset:
-    """Write block after block of days into a temporary zarr store, then move it into place."""
+def write_store(ds: xr.Dataset, path: Path, progress: bool = False) -> xr.Dataset:
+    """Write block after block of days into a temporary zarr store, then move it into place.
+
+    ``ds`` needs a lazy (time, lat, lon) ``sm`` (its time chunks are the blocks) and a ``coverage``
+    (time) variable; ``coverage_overall`` and ``n_days`` go into the store's attributes. An
+    interrupted write leaves no partial store (:func:`sm_nb.store.atomic_dir`).
+    """
     import zarr
     from tqdm.auto import tqdm
 

@@ -223,9 +223,9 @@ def cascade(candidates: Sequence[Candidate], ranking: pd.DataFrame, mask: xr.Dat
         prov = prov.where(~take, np.int8(rank))
     meanings = [_word(label) for label in ranking["candidate"]]
     sm.attrs = {**first.attrs, "long_name": "NN soil moisture, gap-filled (best-ranked candidate per pixel-day)"}
-    prov.attrs = {"long_name": "how the value was made (rank of the candidate network and input mode)",
+    prov.attrs = {"long_name": "how the value was made (rank of the candidate network and input mode; -1: no value)",
                   "units": "1", "flag_values": np.arange(len(meanings), dtype=np.int8),
-                  "flag_meanings": " ".join(meanings), "missing_value": np.int8(-1),
+                  "flag_meanings": " ".join(meanings),
                   "candidates": "; ".join(f"{r}: {c}" for r, c in zip(ranking["rank"], ranking["candidate"], strict=True))}
     return sm.rename("sm"), prov.rename("provenance")
 

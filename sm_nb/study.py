@@ -378,6 +378,60 @@ class Study:
         out["within-cell"] = product.Variant(v.name, v.sm.where(land), v.description, v.selection)
         return out
 
+    def product(self, variant: str = "recommended", output: str | Path | None = None, progress: bool = False,
+                window_days: int = 3, random_state: int | None = None, **train_kwargs: Any
+                ) -> tuple[xr.Dataset, pd.DataFrame]:
+        """The 1 km product of one variant with its provenance (``sm-nb downscale --variant``).
+
+        Parameters
+        ----------
+        variant : str
+            ``"recommended"`` (the truth-free choice of :func:`sm_nb.product.choose_without_truth`)
+            or a key of :data:`sm_nb.product.VARIANTS`.
+        output : path, optional
+            Zarr store written atomically, block of days after block of days.
+
+        Returns
+        -------
+        (Dataset, DataFrame)
+            ``sm`` (time, lat, lon) m3 m-3, ``provenance`` (the coarse cell-day's code, CF flags;
+            for ``paper`` 0 where all inputs were observed), ``coverage`` (time, share of land
+            pixels with a value); and the selection table.
+        """
+        if variant != "recommended" and variant not in product.VARIANTS:
+            raise ConfigError(f"variant {variant!r} unknown; expected 'recommended' or one of {list(product.VARIANTS)}")
+        kw = {"random_state": random_state, **train_kwargs}
+        filled = self.gap_filled(window_days=window_days, **kw)
+        paper = None
+        if variant == "paper":
+            paper = self.downscale(filled.results["all inputs"])["sm"]
+        variants = self.fine_variants(filled, paper=paper, window_days=window_days, random_state=random_state)
+        choice = product.choose_without_truth([v for k, v in variants.items() if k != "paper"])
+        name = str(choice.index[choice["recommended"]][0]) if variant == "recommended" else variant
+        fine = self.area.grid("fine")
+        land = self.land("fine")
+        sm = variants[name].sm.astype(np.float32).chunk({TIME: self.area.time_chunk, "lat": -1, "lon": -1})
+        if name == "paper":
+            prov = xr.where(sm.notnull(), np.int8(0), np.int8(-1)).assign_attrs(
+                flag_values=np.array([0], np.int8), flag_meanings="all_inputs_observed", units="1")
+        else:
+            from .resample import replicate
+
+            codes = filled.provenance.astype(np.float32)  # replication copies values: codes stay exact
+            prov = replicate(codes, fine).transpose(*sm.dims).where(land, -1).astype(np.int8)
+            prov.attrs = dict(filled.provenance.attrs)
+        coverage = (sm.notnull() & land).sum(("lat", "lon")) / float(land.sum())
+        ds = xr.Dataset({"sm": sm, "provenance": prov.chunk({TIME: self.area.time_chunk, "lat": -1, "lon": -1}),
+                         "coverage": coverage.astype(np.float32).assign_attrs(
+                             units="1", long_name="share of land pixels with a value")})
+        ds.attrs = {"title": f"sm_nb 1 km soil moisture, variant {name!r}", "variant": name,
+                    "variant_description": product.VARIANTS[name], "config": self.config.name, "seed": self.seed,
+                    "catalog": str(self.catalog.path), "Conventions": "CF-1.10",
+                    "recommended_without_truth": str(choice.index[choice["recommended"]][0])}
+        if output is not None:
+            ds = _downscale.write_store(ds, Path(output), progress)
+        return ds, choice
+
     # ---- downscaling ---------------------------------------------------------------------------
     def downscale(self, result: ExperimentResult, output: str | Path | None = None, time: Any = None,
                   chunks: Mapping[str, int] | None = None, progress: bool = False, **options: Any) -> xr.Dataset:
