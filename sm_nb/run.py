@@ -52,6 +52,8 @@ def run_notebook(notebook: Path, output_dir: Path, parameters: dict[str, Any], k
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    accepted = parameter_names(notebook)
+    parameters = {k: v for k, v in parameters.items() if k in accepted}
     final = output_dir / notebook.name
     tmp = output_dir / f".{notebook.stem}.running.ipynb"
     try:
@@ -78,6 +80,21 @@ def run_notebook(notebook: Path, output_dir: Path, parameters: dict[str, Any], k
         ) from None
     os.replace(tmp, final)
     return final
+
+
+def parameter_names(notebook: Path) -> set[str]:
+    """Names assigned in the notebook's cell tagged ``parameters`` (what papermill may override)."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            tree = ast.parse(cell.source)
+            return {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+                    if isinstance(t, ast.Name)}
+    return set()
 
 
 def _original_cell_number(executed: Path, index: int) -> int:
