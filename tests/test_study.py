@@ -243,3 +243,21 @@ def test_public_surface():
                  "validation"):
         assert name in sm_nb.__all__ and hasattr(sm_nb, name)
     assert os.environ.get("SM_NB_CATALOG") is None or Path(os.environ["SM_NB_CATALOG"]).exists()
+
+
+def test_run_into_a_folder_that_cannot_be_created(tmp_path, capsys):
+    from sm_nb import cli
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert cli.main(["run", "--config", "mini", "--output", str(blocker / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"output folder {blocker / 'out'} cannot be created" in err and "Traceback" not in err
+
+
+def test_notebook_parameters_are_filtered_to_the_parameters_cell():
+    from sm_nb.run import list_notebooks, parameter_names
+
+    names = {nb.name[:2]: parameter_names(nb) for nb in list_notebooks()}
+    assert "random_state" not in names["01"] and {"config", "seed", "output_dir"} <= names["01"]
+    assert all("random_state" in names[k] for k in ("02", "03", "04", "05"))
