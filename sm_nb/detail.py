@@ -128,7 +128,7 @@ def clamp_to_training(inputs: xr.Dataset, model: object, names: Iterable[str]) -
 
 
 def compose(coarse_product: xr.DataArray, fine: Grid, anomalies: xr.DataArray | None = None,
-            alpha: float = 1.0, coarse: Grid | None = None, name: str = "sm") -> xr.DataArray:
+            alpha: float = 1.0, coarse: Grid | None = None, name: str = "sm", time_chunk: int = 8) -> xr.DataArray:
     """Fine product = NaN-aware bilinear interpolation of the coarse product + α × zero-mean anomalies.
 
     Parameters
@@ -144,6 +144,8 @@ def compose(coarse_product: xr.DataArray, fine: Grid, anomalies: xr.DataArray | 
         Shrinkage of the anomalies (:func:`shrinkage`).
     coarse : Grid, optional
         The coarse grid (default: ``coarse_product``'s).
+    time_chunk : int
+        Days per dask block: the result is lazy, block after block of days.
 
     Returns
     -------
@@ -153,7 +155,7 @@ def compose(coarse_product: xr.DataArray, fine: Grid, anomalies: xr.DataArray | 
     if set(coarse_product.dims) != {TIME, LAT, LON}:
         raise DataError(f"coarse_product has dims {tuple(coarse_product.dims)}; expected (time, lat, lon)")
     cgrid = coarse or grid_for(coarse_product, "coarse")
-    c = coarse_product.astype(np.float64).transpose(TIME, LAT, LON)
+    c = coarse_product.astype(np.float64).transpose(TIME, LAT, LON).chunk({TIME: int(time_chunk), LAT: -1, LON: -1})
     base = bilinear_nan_aware(c, fine).transpose(TIME, LAT, LON)
     own = replicate(c, fine).transpose(TIME, LAT, LON)
     out = base.where(own.notnull())
