@@ -233,9 +233,7 @@ def test_figures_and_widgets_build(mini, tmp_path):
     import panel as pn
 
     import sm_nb
-    from sm_nb import plots, tc, widgets
-
-    from sm_nb import Study
+    from sm_nb import Study, plots, tc, widgets
 
     study = Study("mini", 0)
     prods = study.sm_products()
