@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ._version import __version__
 from .exceptions import DataError
@@ -59,17 +60,21 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
-def _drop_widget_views(nb: object) -> None:
-    """Keep the text of ipywidgets outputs (progress bars) and drop their views and state."""
-    meta = getattr(nb, "metadata", {})
-    meta.pop("widgets", None)
-    for cell in getattr(nb, "cells", []):
+def _clean_outputs(nb: Any) -> None:
+    """Keep the text of ipywidgets outputs (progress bars) and drop their views and state (they
+    need the widgets manager from a CDN); drop empty display outputs (HoloViews sends some)."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        outputs = []
         for out in cell.get("outputs", []):
             data = out.get("data")
-            if data and _WIDGET_VIEW in data:
-                data.pop(_WIDGET_VIEW)
+            if data is not None:
+                data.pop(_WIDGET_VIEW, None)
                 if not data:
-                    data["text/plain"] = ""
+                    continue
+            outputs.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = outputs
 
 
 def notebook_to_html(notebook: str | Path, target: str | Path | None = None) -> Path:
@@ -96,7 +101,7 @@ def notebook_to_html(notebook: str | Path, target: str | Path | None = None) -> 
     notebook = Path(notebook)
     target = Path(target) if target is not None else notebook.with_suffix(".html")
     nb = nbformat.read(str(notebook), as_version=4)
-    _drop_widget_views(nb)
+    _clean_outputs(nb)
     exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATE_DIR)], template_name=_TEMPLATE,
                             embed_images=True)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})

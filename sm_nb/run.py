@@ -66,10 +66,15 @@ def _kernel_manager(kernel: str) -> Iterator[Any]:
     from jupyter_client.manager import KernelManager
 
     folder = tempfile.mkdtemp(prefix="sm_nb-kernel-")  # 0700; short path (Unix socket names ≤ 107 bytes)
+    km = KernelManager(kernel_name=kernel, transport="ipc", ip=os.path.join(folder, "kernel"))
     try:
-        yield KernelManager(kernel_name=kernel, transport="ipc", ip=os.path.join(folder, "kernel"))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        yield km
+    finally:  # papermill shuts down only the kernels it created itself
+        try:
+            if km.has_kernel:
+                km.shutdown_kernel(now=False)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _sign(path: Path) -> None:

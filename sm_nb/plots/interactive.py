@@ -247,8 +247,8 @@ def split_variables(ds: xr.Dataset, flags: bool = False) -> dict[str, list[str]]
     """Group data variables by base name: ``tbh_asc, tbh_desc`` → ``{"tbh": ["asc", "desc"]}``.
 
     Variables without an orbit suffix map to an empty list. Quality flags (``flag_*``) are left
-    out unless ``flags`` is true (then ``flag_asc, flag_desc`` → ``{"flag": ["asc", "desc"]}``;
-    :func:`map_plot` draws them as categories named by their set bits).
+    out unless ``flags`` is true (then ``flag_asc, flag_desc`` → ``{"flag": ["asc", "desc"]}``,
+    after the other variables; :func:`map_plot` draws them as categories named by their set bits).
     """
     out: dict[str, list[str]] = {}
     for v in ds.data_vars:
@@ -260,7 +260,7 @@ def split_variables(ds: xr.Dataset, flags: bool = False) -> dict[str, list[str]]
             out.setdefault(base, []).append(suffix)
         else:
             out.setdefault(v, [])
-    return out
+    return {k: out[k] for k in sorted(out, key=lambda k: k.startswith("flag"))}  # flags last
 
 
 def select_field(
