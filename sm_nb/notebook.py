@@ -10,6 +10,12 @@ from the internet. This costs about 6 MB in that cell's output (once per noteboo
 the number of plots; measured by ``tests/test_offline.py``); committed notebooks carry no
 outputs, so the repository does not grow.
 
+Panel inlines the stylesheets of the objects it displays itself, but not of those HoloViews
+displays (a map returned by a cell): their component stylesheets would still be fetched from
+``cdn.holoviz.org``. :func:`setup` therefore registers a Panel pre-processing hook (the extension
+point Panel uses for its own links) that swaps every CDN stylesheet of a rendered model for the
+same CSS inlined from Panel's installed ``dist`` folder.
+
 Why not ``BOKEH_RESOURCES=inline``: Panel and HoloViews choose their resources themselves
 (``panel.config.inline``, ``holoviews.extension.inline``) and ignore Bokeh's setting. Why not
 ``import hvplot.xarray`` in sm_nb: that import loads the extension from the CDN as a side
@@ -19,14 +25,9 @@ directly and importing sm_nb displays nothing.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-__all__ = ["setup", "configure_offline", "INLINE_ENV"]
-
-#: environment variables that make Panel and Bokeh use inline resources in other processes
-#: (panel serve, papermill kernels, nbconvert)
-INLINE_ENV: dict[str, str] = {"PANEL_INLINE": "true", "BOKEH_RESOURCES": "inline"}
+__all__ = ["setup", "configure_offline"]
 
 
 def configure_offline() -> None:
@@ -71,14 +72,28 @@ def setup(*extensions: str, **panel_kwargs: Any) -> None:
     import panel as pn
 
     configure_offline()
+    _register_inline_stylesheets()
     panel_kwargs = {**panel_kwargs, "inline": True}
     if not getattr(hv.extension, "_loaded", False):
         hv.extension("bokeh", logo=False, inline=True)
     pn.extension(*extensions, **panel_kwargs)
 
 
-def _child_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """``base`` (default ``os.environ``) plus :data:`INLINE_ENV` for a kernel or server process."""
-    env = dict(os.environ if base is None else base)
-    env.update(INLINE_ENV)
-    return env
+def _inline_stylesheets(viewable: Any, root: Any, changed: Any = None, old_models: Any = None) -> None:
+    """Panel pre-processing hook: CDN stylesheets of every model under ``root`` → inline CSS."""
+    import panel as pn
+    from bokeh.models import UIElement
+    from panel.io.notebook import patch_inline_stylesheets
+
+    if not pn.config.inline:
+        return
+    for model in root.select({"type": UIElement}):
+        patch_inline_stylesheets(model)
+
+
+def _register_inline_stylesheets() -> None:
+    """Add :func:`_inline_stylesheets` to Panel's pre-processing hooks (once)."""
+    from panel.viewable import Viewable
+
+    if _inline_stylesheets not in Viewable._preprocessing_hooks:
+        Viewable._preprocessing_hooks.append(_inline_stylesheets)

@@ -39,7 +39,7 @@ INSTALL_HINT = ("install Debian's Chromium (`apt-get install -y chromium`) and t
 #: per notebook: parameters (small and fast on mini), minimum number of map canvases after running
 NOTEBOOKS = {
     "01_data": ({}, 20),
-    "03_auxiliary_selection": ({"hidden_units": 3, "n_restarts": 1, "cv_folds": 0, "max_train_samples": 2000,
+    "03_auxiliary_selection": ({"hidden_units": 3, "n_restarts": 1, "cv_folds": 2, "max_train_samples": 2000,
                                 "parallel": False,
                                 "combinations": [["SMAP_TBV_A", "AMSR2_TBH_D", "ASCAT_BTI_A"],
                                                  ["SMAP_TBV_A", "AMSR2_TBH_D", "ASCAT_BTI_A", "NDVI"]]}, 6),
@@ -157,20 +157,30 @@ _DONE = """() => {
     const p = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
     return p.length > 0 && p.every(e => /\\[\\d+\\]/.test(e.textContent));
 }"""
+_RAISED = """() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output')]
+                    .some(e => e.textContent.includes('Traceback (most recent call last)'))"""
 
 
-def _run_all(page) -> None:
-    """Run > Run All Cells, then wait until every code cell has an execution count."""
+def _run_all(page, stem: str) -> None:
+    """Run > Run All Cells, then wait until every code cell has an execution count (or one raised:
+    JupyterLab then leaves the cells below unexecuted, so fail at once with the traceback)."""
     page.locator(".jp-NotebookPanel .jp-Cell").first.click()
     for _ in range(3):
         page.locator("div.lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator("li.lm-Menu-item[data-command='notebook:run-all-cells']").first.click()
+        page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").first.click()
         try:
             page.wait_for_function(_STARTED, timeout=20_000, polling=500)
             break
         except Exception:  # noqa: BLE001 - the command did not reach the notebook; try again
             page.keyboard.press("Escape")
-    page.wait_for_function(_DONE, timeout=RUN_TIMEOUT_MS, polling=1000)
+    deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+    while not page.evaluate(_DONE):
+        if page.evaluate(_RAISED):
+            text = page.locator(".jp-NotebookPanel").first.inner_text()
+            k = text.find("Traceback (most recent call last)")
+            raise AssertionError(f"{stem}: a cell raised:\n{text[max(k - 300, 0):k + 3000]}")
+        assert time.monotonic() < deadline, f"{stem}: not every cell ran within {RUN_TIMEOUT_MS / 1000:.0f} s"
+        page.wait_for_timeout(1000)
     page.wait_for_timeout(2000)  # let the last outputs render
 
 
@@ -198,7 +208,8 @@ def _interact(page, stem: str, shots: Path) -> None:
         area = _output_of(page, select)
         _redraws(page, area, lambda: select.select_option("amsr2_tb"), "the dataset drop-down")
     elif stem == "03_auxiliary_selection":
-        box = page.locator("label", has_text="LST_NIGHT").locator("input[type=checkbox]").first
+        box = (page.locator(".bk-Checkbox").filter(has=page.get_by_text("LST_NIGHT", exact=True))
+               .locator("input[type=checkbox]").first)
         area = _output_of(page, box)
         box.check()
         _redraws(page, area, lambda: page.locator("button", has_text="train").last.click(), "the train button")
@@ -224,7 +235,7 @@ def test_notebook_renders_offline_and_widgets_respond(browser, lab, stem, tmp_pa
     page.goto(f"{lab['base']}/lab/tree/{stem}.ipynb?token={lab['token']}&reset")
     page.locator(".jp-NotebookPanel .jp-Notebook").first.wait_for(timeout=60_000)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
-    _run_all(page)
+    _run_all(page, stem)
     text = page.locator(".jp-NotebookPanel").first.inner_text()
     assert "Traceback (most recent call last)" not in text, f"{stem}: a cell raised:\n{text[text.find('Traceback') - 500:][:3000]}"
     n_min = NOTEBOOKS[stem][1]

@@ -100,3 +100,15 @@ def test_run_notebook_prints_no_tcp_warning_and_skips_undeclared_parameters(tmp_
     assert "Parent appears to have exited" not in err, err
     executed = nbformat.read(tmp_path / "out" / "01_tiny.ipynb", as_version=4)
     assert "random_state" not in "".join(c.source for c in executed.cells)
+
+
+def test_setup_inlines_the_javascript_once_and_maps_need_no_cdn(run_folder):
+    """What sm_nb.notebook.setup() costs (README: about 6 MB per notebook) and that the map
+    outputs reference no stylesheet or script on a CDN."""
+    nb = nbformat.read(run_folder / "01_first.ipynb", as_version=4)
+    setup_cell = next(c for c in nb.cells if "notebook.setup()" in c.source)
+    size = len(nbformat.writes(nbformat.v4.new_notebook(cells=[setup_cell])))
+    assert 3e6 < size < 1.2e7, f"the set-up cell output is {size / 1e6:.2f} MB; README says about 6 MB"
+    map_cell = next(c for c in nb.cells if "plots.map_plot(da)" in c.source)
+    text = nbformat.writes(nbformat.v4.new_notebook(cells=[map_cell]))
+    assert "cdn.holoviz.org" not in text and "cdn.bokeh.org" not in text
