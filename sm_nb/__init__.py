@@ -11,15 +11,16 @@ Two ways in:
   :mod:`~sm_nb.metrics`, :mod:`~sm_nb.resample`.
 
 Also: :func:`open_dataset` / :func:`load_catalog` (``data_catalog.yaml``), :func:`open_sites`
-(stations and rain gauges as a GeoDataFrame), :func:`generate_scenario` and the
-:class:`SmNbError` exception family.
+(stations and rain gauges as a GeoDataFrame), :func:`generate_scenario`, the
+:class:`SmNbError` exception family, and :func:`sm_nb.notebook.setup` (the notebooks' offline
+set-up of maps and widgets).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import downscale, metrics, preprocess, selection, tc, validation
+from . import downscale, metrics, notebook, preprocess, selection, tc, validation
 from ._version import __version__
 from .area import StudyArea
 from .catalog import load_catalog, open_dataset
@@ -41,6 +42,7 @@ __all__ = [
     "tc",
     "validation",
     "metrics",
+    "notebook",
     "SmNbError",
     "ConfigError",
     "CatalogError",

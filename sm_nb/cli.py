@@ -161,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--output", default="output/demo", help="folder for executed notebooks, CSV tables and figures")
     r.add_argument("--notebooks", nargs="*", default=None, help="only these notebooks (name prefixes, e.g. 01 02)")
     r.add_argument("--kernel", default="python3")
+    r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="extra notebook parameter (VALUE read as YAML: 3, 0.5, true, [a, b]); given to the "
+                        "notebooks that declare it, e.g. -p hidden_units 3 -p n_restarts 1")
+    r.add_argument("--no-html", action="store_true", help="skip the HTML pages and index.html")
     r.add_argument("--quiet", action="store_true")
 
     sub.add_parser("catalog", help="list the datasets of data_catalog.yaml")
@@ -180,14 +184,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = ensure_scenario(get_config(args.config), args.seed, progress=not args.quiet, force=args.force)
             print(f"scenario {args.config!r} seed {args.seed}: {path}")
         elif args.command == "run":
+            import yaml
+
             from .run import run_notebooks
 
+            extra = {name: yaml.safe_load(value) for name, value in args.parameter}
             done = run_notebooks(args.config, args.seed, args.output, select=args.notebooks, kernel=args.kernel,
-                                 progress=not args.quiet, random_state=args.random_state)
+                                 progress=not args.quiet, random_state=args.random_state, parameters=extra,
+                                 html=not args.no_html)
             print("executed notebooks:")
             for nb in done:
                 print(f"  {nb}")
-            print(f"results (executed notebooks, CSV tables, figures) are in {done[0].parent if done else args.output}")
+            folder = done[0].parent if done else args.output
+            print(f"results (executed notebooks, CSV tables, figures) are in {folder}")
+            if not args.no_html:
+                print(f"open {folder}/index.html in a browser to read them without Jupyter")
         elif args.command in ("export-real-format", "downscale"):
             status = args.handler(args)
             if isinstance(status, int) and status:

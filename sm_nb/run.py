@@ -1,20 +1,31 @@
 """Execute the notebooks headless with papermill (the ``sm-nb run`` verb).
 
-Each notebook is run with the parameters ``config``, ``seed`` and ``output_dir``; the executed
-copy lands in the output folder (written under a temporary name and renamed when done), next
-to the CSV tables and figures the notebook writes itself.
+Each notebook is run with the parameters ``config``, ``seed``, ``output_dir`` (and
+``random_state`` and any extra parameters, each only where the notebook's parameters cell
+declares it); the executed copy lands in the output folder (written under a temporary name and
+renamed when done), next to the CSV tables and figures the notebook writes itself. Executed
+copies are signed as trusted for the user who ran them (as ``jupyter trust`` does), so JupyterLab
+shows their maps when they are opened. :func:`run_notebooks` then writes a self-contained HTML
+page per notebook and an ``index.html`` (:mod:`sm_nb.report`).
+
+Kernels are started with the IPC transport (Unix domain sockets in a private temporary
+folder) where the platform has it: the kernel then has no TCP ports to protect and does not warn
+"Kernel is running over TCP without encryption" once per notebook.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .exceptions import ConfigError, NotebookError
 
-__all__ = ["notebooks_dir", "list_notebooks", "run_notebook", "run_notebooks"]
+__all__ = ["notebooks_dir", "list_notebooks", "notebook_parameters", "run_notebook", "run_notebooks"]
 
 
 def notebooks_dir() -> Path:
@@ -39,8 +50,51 @@ def list_notebooks(folder: Path | None = None, select: Iterable[str] | None = No
     return nbs
 
 
+def notebook_parameters(notebook: Path) -> dict[str, Any]:
+    """Names and default values of a notebook's parameters cell (the cell tagged ``parameters``)."""
+    import papermill as pm
+
+    return {name: p.get("default") for name, p in pm.inspect_notebook(str(notebook)).items()}
+
+
+@contextmanager
+def _kernel_manager(kernel: str) -> Iterator[Any]:
+    """A kernel manager on the IPC transport in a private folder (POSIX), else ``None`` (papermill's default)."""
+    if os.name != "posix":
+        yield None
+        return
+    from jupyter_client.manager import KernelManager
+
+    folder = tempfile.mkdtemp(prefix="sm_nb-kernel-")  # 0700; short path (Unix socket names ≤ 107 bytes)
+    km = KernelManager(kernel_name=kernel, transport="ipc", ip=os.path.join(folder, "kernel"))
+    try:
+        yield km
+    finally:  # papermill shuts down only the kernels it created itself
+        try:
+            if km.has_kernel:
+                km.shutdown_kernel(now=False)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _sign(path: Path) -> None:
+    """Mark an executed notebook as trusted for this user (as ``jupyter trust`` does); skip quietly
+    if the signature database cannot be written (a read-only home)."""
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    try:
+        NotebookNotary().sign(nbformat.read(str(path), as_version=4))
+    except Exception:  # noqa: BLE001 - trust is a convenience; the notebook itself is complete
+        return
+
+
 def run_notebook(notebook: Path, output_dir: Path, parameters: dict[str, Any], kernel: str = "python3") -> Path:
     """Execute one notebook; return the executed copy's path.
+
+    Parameters the notebook does not declare in its parameters cell are left out (papermill
+    would inject them and warn "Passed unknown parameter"). The executed copy is signed as
+    trusted for this user, so that JupyterLab shows its maps and widgets when it is opened.
 
     Raises
     ------
@@ -52,19 +106,21 @@ def run_notebook(notebook: Path, output_dir: Path, parameters: dict[str, Any], k
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    accepted = parameter_names(notebook)
-    parameters = {k: v for k, v in parameters.items() if k in accepted}
     final = output_dir / notebook.name
     tmp = output_dir / f".{notebook.stem}.running.ipynb"
+    declared = notebook_parameters(notebook)
+    parameters = {k: v for k, v in parameters.items() if k in declared}
     try:
-        pm.execute_notebook(
-            str(notebook),
-            str(tmp),
-            parameters=parameters,
-            kernel_name=kernel,
-            cwd=str(notebook.parent),
-            progress_bar=False,
-        )
+        with _kernel_manager(kernel) as km:
+            pm.execute_notebook(
+                str(notebook),
+                str(tmp),
+                parameters=parameters,
+                kernel_name=kernel,
+                cwd=str(notebook.parent),
+                progress_bar=False,
+                **({"km": km} if km is not None else {}),
+            )
     except pm.PapermillExecutionError as exc:
         failed = output_dir / f"{notebook.stem}.failed.ipynb"
         cell_no = exc.cell_index + 1
@@ -79,22 +135,8 @@ def run_notebook(notebook: Path, output_dir: Path, parameters: dict[str, Any], k
             f"Executed copy: {failed}"
         ) from None
     os.replace(tmp, final)
+    _sign(final)
     return final
-
-
-def parameter_names(notebook: Path) -> set[str]:
-    """Names assigned in the notebook's cell tagged ``parameters`` (what papermill may override)."""
-    import ast
-
-    import nbformat
-
-    nb = nbformat.read(str(notebook), as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            tree = ast.parse(cell.source)
-            return {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
-                    if isinstance(t, ast.Name)}
-    return set()
 
 
 def _original_cell_number(executed: Path, index: int) -> int:
@@ -126,11 +168,38 @@ def run_notebooks(
     kernel: str = "python3",
     progress: bool = True,
     random_state: int | None = None,
+    parameters: dict[str, Any] | None = None,
+    html: bool = True,
 ) -> list[Path]:
     """Generate the scenario (if not cached) and execute every notebook headless into ``output``.
 
     ``seed`` is the scenario realisation, ``random_state`` the networks' initialisation and
     sampling (default: the seed); both go into each notebook's parameters cell.
+
+    Parameters
+    ----------
+    config, seed, random_state
+        The scenario and the networks' random state.
+    output : str or Path
+        Folder for the executed notebooks, their CSV tables and figures, the HTML pages and
+        ``index.html``.
+    select : sequence of str, optional
+        Only notebooks whose names start with one of these (``["01", "03"]``).
+    kernel : str
+        Jupyter kernel name.
+    progress : bool
+        Progress bars for the scenario and the notebooks.
+    parameters : dict, optional
+        Extra parameters (e.g. ``{"hidden_units": 3, "n_restarts": 1}``), each given to the
+        notebooks whose parameters cell declares it.
+    html : bool
+        Also write a self-contained HTML page per notebook and ``index.html``
+        (:func:`sm_nb.report.write_report`).
+
+    Returns
+    -------
+    list of Path
+        The executed notebooks, in order.
 
     Raises
     ------
@@ -148,9 +217,16 @@ def run_notebooks(
     _check_output(output)
     nbs = list_notebooks(select=select)
     ensure_scenario(cfg, seed, progress=progress)
-    params = {"config": cfg.name, "seed": seed, "output_dir": str(output),
+    reserved = {"config", "seed", "output_dir", "random_state"} & set(parameters or {})
+    if reserved:
+        raise ConfigError(f"parameters {sorted(reserved)} are set by sm-nb run itself; use its own arguments")
+    params = {**(parameters or {}), "config": cfg.name, "seed": seed, "output_dir": str(output),
               "random_state": seed if random_state is None else check_seed(random_state)}
     done = []
     for nb in tqdm(nbs, desc="notebooks", disable=not progress):
         done.append(run_notebook(nb, output, params, kernel=kernel))
+    if html:
+        from .report import write_report
+
+        write_report(output, title=f"sm_nb run: config {cfg.name}, seed {seed}")
     return done

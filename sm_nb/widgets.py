@@ -2,7 +2,14 @@
 
 The widgets here connect panel controls to the pure functions of :mod:`sm_nb.plots`
 (:func:`~sm_nb.plots.select_field`, :func:`~sm_nb.plots.map_plot`); no science lives here.
-Call ``panel.extension()`` in the notebook before displaying the returned layouts.
+Call :func:`sm_nb.notebook.setup` in the notebook before displaying the returned layouts (it
+loads Panel with inline resources, so the widgets work offline).
+
+Every explorer redraws its output when a control changes, in the kernel, through
+``param.watch`` callbacks (no ``pn.bind`` indirection): setting a control's ``value`` in Python
+has the same effect as moving it in the browser, which is what the tests do. :func:`find`
+returns a part of a layout by name — controls by their label, outputs by the names listed in each
+explorer's docstring.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from . import plots
 from .conventions import TIME
 from .exceptions import DataError, SmNbError
 
-__all__ = ["dataset_explorer", "tc_explorer", "downscale_explorer", "selection_explorer"]
+__all__ = ["dataset_explorer", "tc_explorer", "downscale_explorer", "selection_explorer", "find"]
 
 _NA = "n/a"
 
@@ -26,6 +33,35 @@ _NA = "n/a"
 def _label(text: str) -> dict[str, str]:
     """Widget title keyword: ``label`` on panel >= 1.8 (``name`` is deprecated there), else ``name``."""
     return {"label": text} if "label" in pn.widgets.Select.param else {"name": text}
+
+
+def find(layout: Any, name: str) -> Any:
+    """The part of an explorer layout called ``name``: a control by its label, or an output.
+
+    Parameters
+    ----------
+    layout : panel layout
+        As returned by one of the explorers.
+    name : str
+        A control's label (``"dataset"``, ``"day"``, ``"train"`` …) or an output's name (``"map"``,
+        ``"maps"``, ``"series"``, ``"table"``, ``"status"``, ``"results"``).
+
+    Raises
+    ------
+    DataError
+        No part, or more than one, has that name.
+    """
+    hits = layout.select(lambda o: getattr(o, "label", None) == name or getattr(o, "name", None) == name)
+    hits = list({id(h): h for h in hits}.values())
+    if len(hits) != 1:
+        names = sorted({str(getattr(o, "label", None) or getattr(o, "name", "")) for o in layout.select()})
+        raise DataError(f"{len(hits)} parts of the layout are called {name!r}; expected one of {names}")
+    return hits[0]
+
+
+def _output(name: str) -> pn.Column:
+    """An output slot whose content the explorers replace (``slot.objects = [...]``)."""
+    return pn.Column(name=name, sizing_mode="fixed")
 
 
 def dataset_explorer(
@@ -46,8 +82,11 @@ def dataset_explorer(
     Returns
     -------
     panel.Row
-        Controls on the left, the map (:func:`sm_nb.plots.map_plot`) on the right. The orbit
-        and frequency drop-downs and the day slider are disabled where a dataset has none.
+        Controls on the left (``dataset``, ``variable``, ``orbit``, ``frequency [GHz]``,
+        ``day``), the output ``map`` (:func:`sm_nb.plots.map_plot`, titled with the variable, the
+        day and the frequency, its colour bar with the units) on the right. The orbit and
+        frequency drop-downs and the day slider are disabled where a dataset has none. Quality
+        flags (``flag``) are offered too and drawn as named categories.
     """
     names = list(names)
     if not names:
@@ -65,17 +104,19 @@ def dataset_explorer(
     var_w = pn.widgets.Select(**_label("variable"), options=[_NA])
     orbit_w = pn.widgets.Select(**_label("orbit"), options=[_NA])
     freq_w = pn.widgets.Select(**_label("frequency [GHz]"), options={_NA: None})
-    day_w = pn.widgets.IntSlider(**_label("day (index into time)"), start=0, end=1, value=0)
+    day_w = pn.widgets.IntSlider(**_label("day"), start=0, end=1, value=0)
+    out = _output("map")
+    busy = {"on": False}  # one redraw per user action while the dependent controls are reset
 
     def _on_variable(_: Any = None) -> None:
-        orbits = plots.split_variables(_open(ds_w.value)).get(var_w.value, [])
+        orbits = plots.split_variables(_open(ds_w.value), flags=True).get(var_w.value, [])
         orbit_w.options = orbits or [_NA]
         orbit_w.value = orbit_w.options[0]
         orbit_w.disabled = not orbits
 
     def _on_dataset(_: Any = None) -> None:
         ds = _open(ds_w.value)
-        groups = plots.split_variables(ds)
+        groups = plots.split_variables(ds, flags=True)
         var_w.options = list(groups) or [_NA]
         var_w.value = var_w.options[0]
         _on_variable()
@@ -88,20 +129,33 @@ def dataset_explorer(
         day_w.value = min(day_w.value, n_time - 1)
         day_w.disabled = n_time <= 1
 
-    def _view(name: str, variable: str, orbit: str, frequency: float | None, day: int) -> Any:
+    def _draw(_: Any = None) -> None:
+        if busy["on"]:
+            return
+        name, variable, orbit = ds_w.value, var_w.value, orbit_w.value
         try:
             ds = _open(name)
-            da = plots.select_field(ds, variable, None if orbit == _NA else orbit, frequency,
-                                    day if TIME in ds.dims else None)
-            return plots.map_plot(da)
+            da = plots.select_field(ds, variable, None if orbit == _NA else orbit, freq_w.value,
+                                    day_w.value if TIME in ds.dims else None)
+            out.objects = [pn.pane.HoloViews(plots.map_plot(da), name="map plot")]
         except SmNbError as exc:
-            return pn.pane.Markdown(f"**cannot draw** `{name}` / `{variable}`: {exc}")
+            out.objects = [pn.pane.Markdown(f"**cannot draw** `{name}` / `{variable}`: {exc}")]
+
+    def _changed(event: Any) -> None:
+        busy["on"] = True
+        try:
+            (_on_dataset if event.obj is ds_w else _on_variable)()
+        finally:
+            busy["on"] = False
+        _draw()
 
     _on_dataset()
-    ds_w.param.watch(_on_dataset, "value")
-    var_w.param.watch(_on_variable, "value")
-    view = pn.bind(_view, ds_w, var_w, orbit_w, freq_w, day_w)
-    return pn.Row(pn.Column(ds_w, var_w, orbit_w, freq_w, day_w, width=260), pn.panel(view))
+    _draw()
+    ds_w.param.watch(_changed, "value")
+    var_w.param.watch(_changed, "value")
+    for w in (orbit_w, freq_w, day_w):
+        w.param.watch(_draw, "value")
+    return pn.Row(pn.Column(ds_w, var_w, orbit_w, freq_w, day_w, width=260), out)
 
 
 def tc_explorer(products: dict[str, xr.DataArray], truth: xr.DataArray | None = None,
@@ -125,7 +179,10 @@ def tc_explorer(products: dict[str, xr.DataArray], truth: xr.DataArray | None = 
     Returns
     -------
     panel.Row
-        Three drop-downs and a slider on the left; maps, box plots and tables on the right.
+        Three drop-downs (``product 1`` … ``product 3``) and the ``min_corr`` slider on the left;
+        the output ``results`` on the right: error-variance and correlation maps, box plots and
+        the summary table (and, with ``truth``, TC against the actual errors), redrawn on every
+        change.
     """
     from . import tc, tc_tables
 
@@ -137,6 +194,8 @@ def tc_explorer(products: dict[str, xr.DataArray], truth: xr.DataArray | None = 
         raise DataError(f"initial is {first!r}; expected three of {names}")
     sel = [pn.widgets.Select(**_label(f"product {k + 1}"), options=names, value=v) for k, v in enumerate(first)]
     corr_w = pn.widgets.FloatSlider(**_label("min_corr"), start=-1.0, end=0.9, step=0.05, value=float(min_corr))
+
+    out = _output("results")
 
     def _view(x: str, y: str, z: str, mc: float) -> Any:
         try:
@@ -156,8 +215,13 @@ def tc_explorer(products: dict[str, xr.DataArray], truth: xr.DataArray | None = 
         except SmNbError as exc:
             return pn.pane.Markdown(f"**cannot run triple collocation** on `{x}`, `{y}`, `{z}`: {exc}")
 
-    view = pn.bind(_view, *sel, corr_w)
-    return pn.Row(pn.Column(*sel, corr_w, width=240), pn.panel(view))
+    def _draw(_: Any = None) -> None:
+        out.objects = [_view(*(w.value for w in sel), corr_w.value)]
+
+    _draw()
+    for w in (*sel, corr_w):
+        w.param.watch(_draw, "value")
+    return pn.Row(pn.Column(*sel, corr_w, width=240), out)
 
 
 def downscale_explorer(fields: dict[str, xr.DataArray], series: xr.Dataset, lines: Sequence[str],
@@ -178,6 +242,10 @@ def downscale_explorer(fields: dict[str, xr.DataArray], series: xr.Dataset, line
     Returns
     -------
     panel.Row
+        The ``day`` slider and the ``station`` drop-down on the left; on the right the output
+        ``maps`` (every field on the chosen day, shared colours, titles with the day) and
+        ``series`` (the station's lines with the chosen day marked), each redrawn when its
+        controls change.
     """
     if not fields:
         raise DataError("downscale_explorer needs at least one field")
@@ -185,6 +253,8 @@ def downscale_explorer(fields: dict[str, xr.DataArray], series: xr.Dataset, line
     day_w = pn.widgets.DiscreteSlider(**_label("day"), options={str(t.date()): t for t in times}, value=times[len(times) // 2])
     stations = [str(s) for s in series["station"].values]
     st_w = pn.widgets.Select(**_label("station"), options=stations, value=stations[0])
+
+    maps_out, series_out = _output("maps"), _output("series")
 
     def _maps(day: pd.Timestamp) -> Any:
         try:
@@ -198,8 +268,23 @@ def downscale_explorer(fields: dict[str, xr.DataArray], series: xr.Dataset, line
         except SmNbError as exc:
             return pn.pane.Markdown(f"**cannot draw the series**: {exc}")
 
-    return pn.Row(pn.Column(day_w, st_w, width=240),
-                  pn.Column(pn.panel(pn.bind(_maps, day_w)), pn.panel(pn.bind(_series, st_w, day_w))))
+    def _draw_maps(_: Any = None) -> None:
+        maps_out.objects = [_as_pane(_maps(day_w.value))]
+
+    def _draw_series(_: Any = None) -> None:
+        series_out.objects = [_as_pane(_series(st_w.value, day_w.value))]
+
+    _draw_maps()
+    _draw_series()
+    day_w.param.watch(_draw_maps, "value")
+    day_w.param.watch(_draw_series, "value")
+    st_w.param.watch(_draw_series, "value")
+    return pn.Row(pn.Column(day_w, st_w, width=240), pn.Column(maps_out, series_out))
+
+
+def _as_pane(obj: Any) -> Any:
+    """HoloViews objects in a HoloViews pane, panel objects as they are."""
+    return obj if isinstance(obj, pn.viewable.Viewable) else pn.pane.HoloViews(obj)
 
 
 def selection_explorer(study: Any, inputs: Sequence[str], initial: Sequence[str] | None = None,
@@ -227,9 +312,10 @@ def selection_explorer(study: Any, inputs: Sequence[str], initial: Sequence[str]
     Returns
     -------
     panel.Column
-        Check boxes, the train button with a progress indicator and a status line, the table of
-        every combination trained in this session (newest first), and the maps
-        (:func:`sm_nb.plots.experiment_maps`) of the last one. Training runs in the kernel: the
+        Check boxes (labelled with the input names), the ``train`` button with a progress
+        indicator and the ``status`` line, the ``table`` of every combination trained in this
+        session (newest first), and the ``maps`` (:func:`sm_nb.plots.experiment_maps`) of the
+        last one. Training runs in the kernel: the
         button is disabled until it is done; errors are shown in the status line.
     """
     from . import paper as paper_tables
@@ -248,9 +334,9 @@ def selection_explorer(study: Any, inputs: Sequence[str], initial: Sequence[str]
     style = {"color": "primary"} if "color" in pn.widgets.Button.param else {"button_type": "primary"}
     button = pn.widgets.Button(**_label("train"), **style, width=120)
     bar = pn.indicators.Progress(active=False, value=0, max=1, width=220, bar_color="primary")
-    status = pn.pane.Markdown("Tick inputs and press **train**.", width=700)
-    table = pn.pane.DataFrame(pd.DataFrame(), index=False, width=1000)
-    maps = pn.Column()
+    status = pn.pane.Markdown("Tick inputs and press **train**.", width=700, name="status")
+    table = pn.pane.DataFrame(pd.DataFrame(), index=False, width=1000, name="table")
+    maps = pn.Column(name="maps")
     results: dict[str, Any] = {}
 
     def _show() -> None:

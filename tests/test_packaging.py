@@ -66,3 +66,17 @@ def test_notebooks_have_no_outputs_and_a_parameters_cell():
         cells = json.loads(nb.read_text())["cells"]
         assert not any(c.get("outputs") for c in cells if c["cell_type"] == "code"), f"{nb.name} has outputs"
         assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), f"{nb.name} lacks a parameters cell"
+
+
+def test_metadata_uses_spdx_license_and_a_setuptools_that_reads_it():
+    """`license = {text = ...}` and old setuptools make every `pip install` print deprecation warnings."""
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert py["project"]["license"] == "BSD-3-Clause"
+    assert all((ROOT / f).exists() for f in py["project"]["license-files"])
+    req = [r for r in py["build-system"]["requires"] if _name(r) == "setuptools"]
+    assert req and re.search(r">=\s*(7[7-9]|[89]\d|\d{3})", req[0]), req
+
+
+def test_browser_marker_is_registered():
+    markers = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["markers"]
+    assert any(m.startswith("browser:") for m in markers)

@@ -256,8 +256,8 @@ def test_run_into_a_folder_that_cannot_be_created(tmp_path, capsys):
 
 
 def test_notebook_parameters_are_filtered_to_the_parameters_cell():
-    from sm_nb.run import list_notebooks, parameter_names
+    from sm_nb.run import list_notebooks, notebook_parameters
 
-    names = {nb.name[:2]: parameter_names(nb) for nb in list_notebooks()}
+    names = {nb.name[:2]: set(notebook_parameters(nb)) for nb in list_notebooks()}
     assert "random_state" not in names["01"] and {"config", "seed", "output_dir"} <= names["01"]
     assert all("random_state" in names[k] for k in ("02", "03", "04", "05"))

@@ -96,3 +96,80 @@ _CORR = {"cmap": "RdBu", "clim": (-1.0, 1.0)}
 def _panel_style(da: xr.DataArray) -> dict[str, Any]:
     """Correlation maps on a fixed diverging scale; everything else by units."""
     return dict(_CORR) if str(da.name).endswith("rho_temporal") else {}
+
+
+# ---------------------------------------------------------------------------------------------
+# categorical fields (CF flag_values / flag_meanings, flag_masks)
+# ---------------------------------------------------------------------------------------------
+#: colours for class names that have an obvious one (land cover); other classes take the
+#: qualitative palette :data:`CATEGORY_PALETTE` in order
+CLASS_COLORS: dict[str, str] = {
+    "water": "#2b6cc4", "water_bodies": "#2b6cc4", "playa": "#e8e0d0", "barren": "#c8a36b",
+    "snow_ice": "#f4fbff", "permanent_snow_and_ice": "#f4fbff", "desert_steppe": "#dcc98a",
+    "open_shrublands": "#dcc98a", "alpine_steppe": "#b5cf6b", "grasslands": "#b5cf6b",
+    "alpine_meadow": "#4f9a43", "forest": "#1d5e2a", "evergreen_needleleaf_forest": "#1d5e2a",
+    "cropland": "#e5862d", "croplands": "#e5862d", "none": "#f0f0f0",
+}
+#: qualitative palette (Tableau 10, then its light variants) for classes without a colour above
+CATEGORY_PALETTE: tuple[str, ...] = (
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+    "#9c755f", "#bab0ac", "#a0cbe8", "#ffbe7d", "#ff9d9a", "#86bcb6", "#8cd17d", "#f1ce63",
+)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [v for v in value.replace(",", " ").split()]
+    return list(np.atleast_1d(np.asarray(value)).tolist())
+
+
+def categories(da: xr.DataArray) -> dict[int, str] | None:
+    """Class code → name of a categorical field, from its CF attributes; ``None`` if continuous.
+
+    ``flag_values`` + ``flag_meanings`` (a class map, e.g. land cover) give one class per value.
+    ``flag_masks`` + ``flag_meanings`` (bit flags, e.g. quality flags) give one class per
+    combination present in the data, named by its set bits joined with ``+`` (``none`` for 0).
+    """
+    meanings = da.attrs.get("flag_meanings")
+    if meanings is None:
+        return None
+    names = _as_list(meanings)
+    if "flag_values" in da.attrs:
+        values = [int(v) for v in _as_list(da.attrs["flag_values"])]
+        if len(values) != len(names):
+            raise DataError(f"{da.name!r}: {len(values)} flag_values but {len(names)} flag_meanings; expected as many")
+        return dict(zip(values, names, strict=True))
+    if "flag_masks" in da.attrs:
+        masks = [int(v) for v in _as_list(da.attrs["flag_masks"])]
+        if len(masks) != len(names):
+            raise DataError(f"{da.name!r}: {len(masks)} flag_masks but {len(names)} flag_meanings; expected as many")
+        vals = np.asarray(da.values, dtype=float)
+        present = sorted({int(v) for v in np.unique(vals[np.isfinite(vals)])})
+        return {v: "+".join(n for m, n in zip(masks, names, strict=True) if v & m) or "none" for v in present}
+    return None
+
+
+def category_colors(classes: dict[int, str]) -> list[str]:
+    """One colour per class (in code order): :data:`CLASS_COLORS` by name, else the palette."""
+    spare = iter(CATEGORY_PALETTE * (1 + len(classes) // len(CATEGORY_PALETTE)))
+    return [CLASS_COLORS.get(name) or next(spare) for _, name in sorted(classes.items())]
+
+
+def encode_categories(da: xr.DataArray, classes: dict[int, str]) -> xr.DataArray:
+    """Class codes → positions 0 … n−1 in code order (NaN for missing or unknown codes), attrs kept.
+
+    Plots draw the positions with one colour each and label them with the class names, so the
+    interactive and the static map of a class field show the same colours and names.
+    """
+    codes = sorted(classes)
+    vals = np.asarray(da.values, dtype=float)
+    out = np.full(vals.shape, np.nan)
+    for k, code in enumerate(codes):
+        out[vals == code] = k
+    return da.copy(data=out)
+
+
+def geographic_aspect(da: xr.DataArray) -> float:
+    """Screen height/width of one degree of latitude per degree of longitude: 1 / cos(mean latitude)."""
+    lat = np.asarray(da[LAT].values, dtype=float)
+    return float(1.0 / max(np.cos(np.deg2rad(np.nanmean(lat))), 0.1))

@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import holoviews as hv
-import hvplot.pandas  # noqa: F401  (registers the .hvplot accessor on pandas objects)
-import hvplot.xarray  # noqa: F401  (registers the .hvplot accessor on xarray objects)
 import numpy as np
 import pandas as pd
 import xarray as xr
+from hvplot import hvPlot, hvPlotTabular
 
 from ..conventions import LAT, LON, STATION, TIME
 from ..exceptions import DataError
@@ -28,8 +27,16 @@ from ._common import (
     _panel_style,
     _shared_clim,
     _site_frame,
+    categories,
+    category_colors,
     colorbar_label,
+    encode_categories,
+    geographic_aspect,
 )
+
+# hvPlot's classes are used directly (``hvPlot(da).image()`` is what ``da.hvplot.image()`` does):
+# ``import hvplot.xarray`` would load the notebook extension from the CDN as a side effect, before
+# sm_nb.notebook.setup() can make it inline (see sm_nb.notebook).
 
 
 def map_plot(
@@ -48,16 +55,22 @@ def map_plot(
     da : DataArray (lat, lon)
         The field; extra dims must have length 1 (select a ``time``/``frequency`` first).
         Regular grids give an ``hv.Image``; irregular ones (EASE-Grid 2.0 rows) a ``hv.QuadMesh``.
+        A categorical field (CF ``flag_values``/``flag_meanings``, or ``flag_masks``) is drawn
+        with one colour per class and a key with the class names (:func:`categories`).
     title : str, optional
         Defaults to ``long_name`` (plus the selected time, if any).
     cmap : str, optional
-        Defaults by units (:data:`DEFAULT_CMAPS`).
+        Defaults by units (:data:`DEFAULT_CMAPS`); ignored for categorical fields.
     clim : (float, float), optional
-        Colour limits; default the 2nd–98th percentile of the finite values.
+        Colour limits; default the 2nd–98th percentile of the finite values; ignored for
+        categorical fields.
     width, height : int
-        Plot size in screen pixels.
+        The largest plot frame in screen pixels; the frame keeps the geographic aspect
+        (a degree of latitude is 1/cos(latitude) times as tall as a degree of longitude), also
+        when zooming.
     max_pixels : int
-        Fields with more cells are block-averaged for display only (the data are unchanged).
+        Fields with more cells are reduced for display only (block means; every n-th cell for
+        categorical fields), the data are unchanged.
 
     Returns
     -------
@@ -68,37 +81,62 @@ def map_plot(
     name = str(da.name or "value")
     da = da.rename(name)
     units = str(da.attrs.get("units", "?"))
+    classes = categories(da)
     if da.size > max_pixels:
         f = int(np.ceil(np.sqrt(da.size / max_pixels)))
         attrs = dict(da.attrs)
-        da = da.coarsen({LAT: f, LON: f}, boundary="trim").mean()
+        da = da.isel({LAT: slice(f // 2, None, f), LON: slice(f // 2, None, f)}) if classes else \
+            da.coarsen({LAT: f, LON: f}, boundary="trim").mean()
         da.attrs = attrs
     if title is None:
         title = _default_title(da)
-    if clim is None:
-        vals = np.asarray(da.values, dtype=float)
-        finite = vals[np.isfinite(vals)]
-        if finite.size:
-            lo, hi = np.percentile(finite, [2, 98])
-            clim = (float(lo), float(hi)) if hi > lo else (float(lo) - 0.5, float(hi) + 0.5)
     opts: dict[str, Any] = {
         "x": LON,
         "y": LAT,
         "title": title,
         "clabel": colorbar_label(da),
-        "cmap": cmap or DEFAULT_CMAPS.get(units, "viridis"),
         "colorbar": True,
-        "width": width,
-        "height": height,
         "xlabel": "longitude [degrees_east]",
         "ylabel": "latitude [degrees_north]",
+        **_frame(da, width, height),
     }
-    if clim is not None:
-        opts["clim"] = clim
+    style: dict[str, Any] = {}
+    if classes:
+        da = encode_categories(da, classes).rename(name)
+        n = len(classes)
+        opts.update(cmap=category_colors(classes), clim=(-0.5, n - 0.5), clabel=f"{name} (class)")
+        from bokeh.models import FixedTicker
+
+        style["colorbar_opts"] = {"ticker": FixedTicker(ticks=list(range(n))),
+                                  "major_label_overrides": {k: v for k, v in enumerate(classes.values())}}
+        style["color_levels"] = n
+    else:
+        if clim is None:
+            vals = np.asarray(da.values, dtype=float)
+            finite = vals[np.isfinite(vals)]
+            if finite.size:
+                lo, hi = np.percentile(finite, [2, 98])
+                clim = (float(lo), float(hi)) if hi > lo else (float(lo) - 0.5, float(hi) + 0.5)
+        opts["cmap"] = cmap or DEFAULT_CMAPS.get(units, "viridis")
+        if clim is not None:
+            opts["clim"] = clim
     regular = _is_regular(np.asarray(da[LAT].values)) and _is_regular(np.asarray(da[LON].values))
-    if regular:
-        return da.hvplot.image(**opts)
-    return da.hvplot.quadmesh(**opts)
+    plot = hvPlot(da).image(**opts) if regular else hvPlot(da).quadmesh(**opts)
+    return plot.opts(**style) if style else plot
+
+
+def _frame(da: xr.DataArray, width: int, height: int) -> dict[str, Any]:
+    """Frame size and ``data_aspect`` so that the map keeps its geographic aspect inside width × height."""
+    aspect = geographic_aspect(da)
+    lat, lon = np.asarray(da[LAT].values, float), np.asarray(da[LON].values, float)
+    span_lat = float(np.ptp(lat)) + (abs(lat[1] - lat[0]) if lat.size > 1 else 1.0)
+    span_lon = float(np.ptp(lon)) + (abs(lon[1] - lon[0]) if lon.size > 1 else 1.0)
+    frame_w = max(int(width) - 130, 80)  # room for the axis and the colour bar with its labels
+    frame_h = max(int(height) - 60, 60)  # room for the title and the x axis
+    ratio = span_lat * aspect / span_lon  # frame height / frame width
+    if frame_w * ratio > frame_h:
+        frame_w = int(round(frame_h / ratio))
+    return {"frame_width": frame_w, "data_aspect": aspect}
 
 
 def orbit_maps(
@@ -152,7 +190,7 @@ def sites_overlay(gdf: pd.DataFrame, size: int = 80) -> hv.Element:
     """
     df = _site_frame(gdf)
     hover = [c for c in df.columns if c not in (LAT, LON, "kind") and df[c].dtype.kind in "biufOUS"]
-    return df.hvplot.points(
+    return hvPlotTabular(df).points(
         x=LON, y=LAT, by="kind", hover_cols=["name", "kind", *[c for c in hover if c != "name"]],
         size=size, marker="triangle", line_color="black", legend="bottom_right",
     )
@@ -199,28 +237,30 @@ def station_series(
         da = da.sel({STATION: list(stations)})
     name = str(da.name or "value")
     da = da.rename(name)
-    return da.hvplot.line(
+    return hvPlot(da).line(
         x=TIME, by=STATION, title=title or str(da.attrs.get("long_name", name)),
         ylabel=colorbar_label(da), width=width, height=height, legend="right",
     )
 
 
-def split_variables(ds: xr.Dataset) -> dict[str, list[str]]:
+def split_variables(ds: xr.Dataset, flags: bool = False) -> dict[str, list[str]]:
     """Group data variables by base name: ``tbh_asc, tbh_desc`` → ``{"tbh": ["asc", "desc"]}``.
 
-    Variables without an orbit suffix map to an empty list. ``flag_*`` variables are left out.
+    Variables without an orbit suffix map to an empty list. Quality flags (``flag_*``) are left
+    out unless ``flags`` is true (then ``flag_asc, flag_desc`` → ``{"flag": ["asc", "desc"]}``,
+    after the other variables; :func:`map_plot` draws them as categories named by their set bits).
     """
     out: dict[str, list[str]] = {}
     for v in ds.data_vars:
         v = str(v)
-        if v.startswith("flag_"):
+        if v.startswith("flag") and not flags:
             continue
         base, _, suffix = v.rpartition("_")
         if base and suffix in ORBIT_SUFFIXES:
             out.setdefault(base, []).append(suffix)
         else:
             out.setdefault(v, [])
-    return out
+    return {k: out[k] for k in sorted(out, key=lambda k: k.startswith("flag"))}  # flags last
 
 
 def select_field(
@@ -250,7 +290,7 @@ def select_field(
     DataArray (lat, lon)
         With its attributes (units, long_name) kept.
     """
-    name = f"{variable}_{orbit}" if orbit and variable in split_variables(ds) else variable
+    name = f"{variable}_{orbit}" if orbit and variable in split_variables(ds, flags=True) else variable
     if name not in ds.data_vars:
         raise DataError(f"variable {name!r} not in dataset; expected one of {sorted(map(str, ds.data_vars))}")
     da = ds[name]
@@ -312,7 +352,7 @@ def metric_boxplot(ds: xr.Dataset, metric: str, title: str | None = None, width:
     da = ds[metric]
     df = da.to_dataframe(name=metric).reset_index()[["product", metric]].dropna()
     label = f"{metric} [{da.attrs.get('units', '?')}]"
-    return df.hvplot.box(y=metric, by="product", ylabel=label, title=title or str(da.attrs.get("long_name", metric)),
+    return hvPlotTabular(df).box(y=metric, by="product", ylabel=label, title=title or str(da.attrs.get("long_name", metric)),
                          width=width, height=height)
 
 
@@ -329,7 +369,7 @@ def estimate_scatter(estimate: xr.Dataset, actual: xr.Dataset, metric: str, widt
         raise DataError(f"no place has both an estimated and an actual {metric!r}")
     lo, hi = float(df[["actual", "estimate"]].min().min()), float(df[["actual", "estimate"]].max().max())
     units = estimate[metric].attrs.get("units", "?")
-    pts = df.hvplot.scatter(x="actual", y="estimate", by="product", alpha=0.5, size=8, width=width, height=height,
+    pts = hvPlotTabular(df).scatter(x="actual", y="estimate", by="product", alpha=0.5, size=8, width=width, height=height,
                             xlabel=f"actual {metric} [{units}]", ylabel=f"estimated {metric} [{units}]",
                             title=f"{metric}: estimate vs truth, per place")
     return pts * hv.Curve([(lo, lo), (hi, hi)]).opts(color="black", line_dash="dashed")
@@ -415,7 +455,7 @@ def paper_scatter(table: pd.DataFrame, metric: str = "rho_spatial", width: int =
     df = table[["inputs", metric, f"{metric}_paper"]].dropna()
     lo = float(np.nanmin(df[[metric, f"{metric}_paper"]].values)) if len(df) else 0.0
     hi = float(np.nanmax(df[[metric, f"{metric}_paper"]].values)) if len(df) else 1.0
-    pts = df.hvplot.scatter(x=f"{metric}_paper", y=metric, hover_cols=["inputs"], size=60,
+    pts = hvPlotTabular(df).scatter(x=f"{metric}_paper", y=metric, hover_cols=["inputs"], size=60,
                             xlabel=f"{metric} (Lv et al. 2021)", ylabel=f"{metric} (sm_nb)",
                             width=width, height=height, title=f"{metric}: sm_nb against the paper")
     return pts * hv.Curve([(lo, lo), (hi, hi)]).opts(line_dash="dashed", color="gray")

@@ -28,7 +28,11 @@ from ._common import (
     _panel_style,
     _shared_clim,
     _site_frame,
+    categories,
+    category_colors,
     colorbar_label,
+    encode_categories,
+    geographic_aspect,
 )
 from .interactive import map_plot
 
@@ -65,7 +69,8 @@ def save(obj: Any, path: str | Path) -> Path:
     Parameters
     ----------
     obj : holoviews object, matplotlib Figure or DataArray (lat, lon)
-        ``.html``: holoviews/hvplot objects through bokeh (bokeh JS from its CDN).
+        ``.html``: holoviews/hvplot objects through bokeh, with the BokehJS library inlined
+        (the page works offline; about 3 MB).
         ``.png``: matplotlib Figures are saved directly; holoviews objects are rendered with
         holoviews' matplotlib backend (bokeh PNG export needs a browser); a DataArray goes
         through :func:`save_png_map`.
@@ -89,7 +94,7 @@ def save(obj: Any, path: str | Path) -> Path:
         return _save_figure(obj, path)
     if suffix == ".html":
         with _atomic_path(path) as tmp:
-            hv.save(obj, str(tmp), backend="bokeh", fmt="html")
+            hv.save(obj, str(tmp), backend="bokeh", fmt="html", resources="inline")
         return path
     backend = hv.Store.current_backend
     import holoviews.plotting.mpl  # noqa: F401  (registers the matplotlib renderer)
@@ -106,6 +111,34 @@ def _figure(width: float, height: float) -> Any:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height))
+
+
+def _draw_map(fig: Any, ax: Any, da: xr.DataArray, cmap: str | None = None, clim: tuple[float, float] | None = None,
+              shrink: float = 1.0) -> None:
+    """One (lat, lon) field on ``ax`` as :func:`sm_nb.plots.map_plot` draws it: same colour map by
+    units, same 2nd–98th percentile limits, class colours and names for categorical fields, and
+    the geographic aspect (1/cos(latitude)); the colour bar is labelled with name and units."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    classes = categories(da)
+    if classes:
+        n = len(classes)
+        vals = np.asarray(encode_categories(da, classes).values, dtype=float)
+        mesh = ax.pcolormesh(da[LON].values, da[LAT].values, vals, shading="nearest",
+                             cmap=ListedColormap(category_colors(classes)),
+                             norm=BoundaryNorm(np.arange(n + 1) - 0.5, n))
+        bar = fig.colorbar(mesh, ax=ax, label=f"{da.name or 'value'} (class)", shrink=shrink, ticks=np.arange(n))
+        bar.ax.set_yticklabels(list(classes.values()), fontsize=7)
+    else:
+        vals = np.asarray(da.values, dtype=float)
+        if clim is None:
+            finite = vals[np.isfinite(vals)]
+            clim = tuple(np.percentile(finite, [2, 98])) if finite.size else (0.0, 1.0)
+        units = str(da.attrs.get("units", "?"))
+        mesh = ax.pcolormesh(da[LON].values, da[LAT].values, vals, shading="nearest",
+                             cmap=cmap or DEFAULT_CMAPS.get(units, "viridis"), vmin=clim[0], vmax=clim[1])
+        fig.colorbar(mesh, ax=ax, label=colorbar_label(da), shrink=shrink)
+    ax.set_aspect(geographic_aspect(da))
 
 
 def save_png_map(
@@ -130,19 +163,11 @@ def save_png_map(
         Sites table (``name``, ``lat``, ``lon``) drawn as labelled triangles.
     """
     da = _map_field(da)
-    units = str(da.attrs.get("units", "?"))
-    vals = np.asarray(da.values, dtype=float)
-    if clim is None:
-        finite = vals[np.isfinite(vals)]
-        clim = tuple(np.percentile(finite, [2, 98])) if finite.size else (0.0, 1.0)
     fig = _figure(7.0, 4.6)
     ax = fig.add_subplot(1, 1, 1)
-    mesh = ax.pcolormesh(da[LON].values, da[LAT].values, vals, shading="nearest",
-                         cmap=cmap or DEFAULT_CMAPS.get(units, "viridis"), vmin=clim[0], vmax=clim[1])
-    fig.colorbar(mesh, ax=ax, label=colorbar_label(da))
+    _draw_map(fig, ax, da, cmap, clim)
     ax.set_xlabel("longitude [degrees_east]")
     ax.set_ylabel("latitude [degrees_north]")
-    ax.set_aspect(1.0 / max(np.cos(np.deg2rad(float(da[LAT].mean()))), 0.1))
     ax.set_title(title or _default_title(da), fontsize=10)
     if sites is not None:
         df = _site_frame(sites)
@@ -176,15 +201,11 @@ def save_png_panels(fields: dict[str, xr.DataArray], path: str | Path, clim: tup
     clim = clim or _shared_clim(maps) or (0.0, 1.0)
     rows = int(np.ceil(len(maps) / cols))
     fig = _figure(4.2 * min(cols, len(maps)), 3.2 * rows)
-    units = str(maps[0].attrs.get("units", "?"))
     for k, (title, da) in enumerate(zip(fields, maps, strict=True)):
         ax = fig.add_subplot(rows, cols, k + 1)
-        mesh = ax.pcolormesh(da[LON].values, da[LAT].values, np.asarray(da.values, float), shading="nearest",
-                             cmap=cmap or DEFAULT_CMAPS.get(units, "viridis"), vmin=clim[0], vmax=clim[1])
+        _draw_map(fig, ax, da, cmap, clim, shrink=0.8)
         ax.set_title(title, fontsize=9)
-        ax.set_aspect(1.0 / max(np.cos(np.deg2rad(float(da[LAT].mean()))), 0.1))
         ax.tick_params(labelsize=7)
-        fig.colorbar(mesh, ax=ax, label=colorbar_label(da), shrink=0.8)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return _save_figure(fig, Path(path))
@@ -251,14 +272,8 @@ def save_png_map_grid(rows: Sequence[Sequence[xr.DataArray | None]], path: str |
                 continue
             ax = fig.add_subplot(n_rows, n_cols, i * n_cols + j + 1)
             da = _map_field(da)
-            vals = np.asarray(da.values, dtype=float)
             style = _panel_style(da)
-            finite = vals[np.isfinite(vals)]
-            lo, hi = style.get("clim") or (tuple(np.percentile(finite, [2, 98])) if finite.size else (0.0, 1.0))
-            cmap = style.get("cmap") or DEFAULT_CMAPS.get(str(da.attrs.get("units", "?")), "viridis")
-            mesh = ax.pcolormesh(da[LON].values, da[LAT].values, vals, shading="nearest", cmap=cmap, vmin=lo, vmax=hi)
-            fig.colorbar(mesh, ax=ax, label=colorbar_label(da), shrink=0.85)
-            ax.set_aspect(1.0 / max(np.cos(np.deg2rad(float(da[LAT].mean()))), 0.1))
+            _draw_map(fig, ax, da, style.get("cmap"), style.get("clim"), shrink=0.85)
             ax.tick_params(labelsize=7)
             if i == 0 and col_titles is not None and j < len(col_titles):
                 ax.set_title(col_titles[j], fontsize=9)
