@@ -226,8 +226,6 @@ def _interact(page, stem: str, shots: Path) -> None:
 
 @pytest.mark.parametrize("stem", list(NOTEBOOKS))
 def test_notebook_renders_offline_and_widgets_respond(browser, lab, stem, tmp_path):
-    from sm_nb.report import notebook_to_html
-
     shots = Path(os.environ.get("SM_NB_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
@@ -246,6 +244,8 @@ def test_notebook_renders_offline_and_widgets_respond(browser, lab, stem, tmp_pa
     net.check()
 
     # save the executed notebook (Ctrl+S), convert it to the offline HTML page, open it from disk
+    from sm_nb.report import notebook_to_html
+
     page.keyboard.press("Control+s")
     page.wait_for_timeout(3000)
     page.close()
