@@ -92,8 +92,35 @@ def _inline_stylesheets(viewable: Any, root: Any, changed: Any = None, old_model
 
 
 def _register_inline_stylesheets() -> None:
-    """Add :func:`_inline_stylesheets` to Panel's pre-processing hooks (once)."""
+    """Inline Panel's CDN stylesheets (once): when models are created or updated, and as a
+    pre-processing hook for the models HoloViews displays.
+
+    The pre-processing hook alone is too late for objects added to a live layout (a widget
+    callback adding a table or a map): their stylesheet links reach the browser before the hook
+    replaces them, and an offline browser requests them. Wrapping
+    ``Syncable._process_param_change`` — where Panel turns a component's ``stylesheets`` into
+    model properties — hands every model inline CSS from the start.
+    """
+    from panel.reactive import Syncable
     from panel.viewable import Viewable
 
     if _inline_stylesheets not in Viewable._preprocessing_hooks:
         Viewable._preprocessing_hooks.append(_inline_stylesheets)
+    if getattr(Syncable._process_param_change, "_sm_nb_inline", False):
+        return
+    original = Syncable._process_param_change
+
+    def process_param_change(self: Any, params: dict[str, Any]) -> dict[str, Any]:
+        props = original(self, params)
+        import panel as pn
+
+        if pn.config.inline and props.get("stylesheets"):
+            from bokeh.models import ImportedStyleSheet
+            from panel.io.notebook import replace_inline_css
+
+            props["stylesheets"] = [replace_inline_css(st) if isinstance(st, ImportedStyleSheet) else st
+                                    for st in props["stylesheets"]]
+        return props
+
+    process_param_change._sm_nb_inline = True  # type: ignore[attr-defined]
+    Syncable._process_param_change = process_param_change

@@ -225,7 +225,8 @@ def tc_explorer(products: dict[str, xr.DataArray], truth: xr.DataArray | None = 
 
 
 def downscale_explorer(fields: dict[str, xr.DataArray], series: xr.Dataset, lines: Sequence[str],
-                       rain: str | None = "precipitation") -> pn.layout.Row:
+                       rain: str | None = "precipitation",
+                       variants: dict[str, xr.DataArray] | None = None) -> pn.layout.Row:
     """Pick a day and a station; redraw the daily maps and the station's time series.
 
     Parameters
@@ -238,11 +239,14 @@ def downscale_explorer(fields: dict[str, xr.DataArray], series: xr.Dataset, line
         Variables of ``series`` drawn as lines.
     rain : str or None
         Variable drawn as rain above the lines (``None``: a station dataset without rain).
+    variants : dict name → DataArray (time, lat, lon), optional
+        Fine products to switch between with a ``variant`` drop-down (the first is shown first);
+        the chosen one is drawn before ``fields``.
 
     Returns
     -------
     panel.Row
-        The ``day`` slider and the ``station`` drop-down on the left; on the right the output
+        The ``day`` slider, the ``station`` and (with ``variants``) ``variant`` drop-downs on the left; on the right the output
         ``maps`` (every field on the chosen day, shared colours, titles with the day) and
         ``series`` (the station's lines with the chosen day marked), each redrawn when its
         controls change.
@@ -254,11 +258,15 @@ def downscale_explorer(fields: dict[str, xr.DataArray], series: xr.Dataset, line
     stations = [str(s) for s in series["station"].values]
     st_w = pn.widgets.Select(**_label("station"), options=stations, value=stations[0])
 
+    var_w = pn.widgets.Select(**_label("variant"), options=list(variants), value=next(iter(variants))) if variants else None
     maps_out, series_out = _output("maps"), _output("series")
 
     def _maps(day: pd.Timestamp) -> Any:
+        shown = dict(fields)
+        if var_w is not None:
+            shown = {f"variant {var_w.value}": variants[var_w.value], **shown}
         try:
-            return plots.field_maps({f"{k}, {day.date()}": v.sel({TIME: day}) for k, v in fields.items()})
+            return plots.field_maps({f"{k}, {day.date()}": v.sel({TIME: day}) for k, v in shown.items()})
         except SmNbError as exc:
             return pn.pane.Markdown(f"**cannot draw the maps**: {exc}")
 
@@ -279,7 +287,10 @@ def downscale_explorer(fields: dict[str, xr.DataArray], series: xr.Dataset, line
     day_w.param.watch(_draw_maps, "value")
     day_w.param.watch(_draw_series, "value")
     st_w.param.watch(_draw_series, "value")
-    return pn.Row(pn.Column(day_w, st_w, width=240), pn.Column(maps_out, series_out))
+    controls = [day_w, st_w] if var_w is None else [day_w, st_w, var_w]
+    if var_w is not None:
+        var_w.param.watch(_draw_maps, "value")
+    return pn.Row(pn.Column(*controls, width=240), pn.Column(maps_out, series_out))
 
 
 def _as_pane(obj: Any) -> Any:

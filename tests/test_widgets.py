@@ -145,6 +145,24 @@ def test_downscale_explorer_redraws_the_day_and_the_station(study):
         assert stations[1] in str(_element(lines))
 
 
+def test_downscale_explorer_switches_the_variant(study):
+    import sm_nb
+    from sm_nb import validation
+
+    truth = sm_nb.open_dataset("truth_sm", config="mini", seed=0)["sm"]
+    gauges = sm_nb.open_dataset("rain_gauges", config="mini", seed=0)
+    series = validation.gauge_series(gauges, {"truth": truth})
+    wetter = (truth + 0.1).assign_attrs(units="m3 m-3")
+    layout = widgets.downscale_explorer({"truth": truth}, series, ["truth"], variants={"a": truth, "b": wetter})
+    maps, var_w, day_w = widgets.find(layout, "maps"), widgets.find(layout, "variant"), widgets.find(layout, "day")
+    day = day_w.value
+    assert [_opts(m)["title"] for m in _element(maps)] == [f"variant a, {day.date()}", f"truth, {day.date()}"]
+    var_w.value = "b"
+    el = _element(maps)
+    assert _opts(el[0])["title"] == f"variant b, {day.date()}"
+    assert "m3 m-3" in _opts(el[0])["clabel"]
+
+
 def test_find_names_the_parts_it_has(study):
     layout = widgets.dataset_explorer(study.open, ["land_cover"])
     with pytest.raises(DataError, match=r"0 parts of the layout are called 'nope'; expected one of .*dataset"):
