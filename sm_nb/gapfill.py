@@ -28,7 +28,7 @@ frozen months and the networks still produce a value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -264,9 +264,3 @@ def coverage_by_class(provenance: xr.DataArray, land: xr.DataArray | None = None
             for k, m in enumerate(meanings)]
     rows.append({"provenance": -1, "meaning": "no_value", "share": float(np.mean(values == -1)) if total else np.nan})
     return pd.DataFrame(rows)
-
-
-def _check(products: Mapping[str, xr.DataArray]) -> None:
-    for k, v in products.items():
-        if set(v.dims) != {TIME, LAT, LON}:
-            raise DataError(f"{k!r} has dims {tuple(v.dims)}; expected (time, lat, lon)")

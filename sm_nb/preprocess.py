@@ -1,5 +1,8 @@
 """Preprocessing of the NN inputs (paper §2.1.5, §2.2.3): the input registry and input cubes.
 
+One concept — turning product Datasets into the network's input cubes — kept in one module
+(slightly over 500 lines) because the registry and the builder change together.
+
 * :data:`INPUTS` — every input name of the paper (``SMAP_TBV_A``, ``AMSR2_10.7_TBH_D``,
   ``ASCAT_BTI_A``, ``NDVI``, ``DEM`` …) and :data:`ALIASES` (``AMSR2_TBH_D``, ``BTI`` …);
 * :func:`build_inputs` — one ``(time, lat, lon)`` variable per input on the coarse grid (the

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .conventions import LAT, LON, TIME
+from .conventions import LAT, LON
 from .detail import (
     anomaly_features,
     cell_anomaly,
@@ -246,11 +246,6 @@ def choose_without_truth(variants: Sequence[Variant]) -> pd.DataFrame:
     df.attrs = {"rule": "highest held-out detail skill against CLDAS within-cell anomalies at 0.0625° "
                         "(the truth is never read); bilinear = 0 (no detail)"}
     return df
-
-
-def _check_dims(da: xr.DataArray, what: str) -> None:
-    if set(da.dims) != {TIME, LAT, LON}:
-        raise DataError(f"{what} has dims {tuple(da.dims)}; expected (time, lat, lon)")
 
 
 def skill_table(variants: Mapping[str, Variant], coarse_sm: xr.DataArray, truth: xr.DataArray,

@@ -1,5 +1,7 @@
 """Generate, cache and open the synthetic Qinghai scenario.
 
+One concept (the generation loop and its cache), a little over 500 lines.
+
 The generator follows the spec's order (grids → terrain → climatology → land cover and soil →
 sites → daily weather → vegetation → water balance (truth) → thermal state → microwave forward
 models per overpass → sensor products → retrievals → model products → MODIS → in situ) in one

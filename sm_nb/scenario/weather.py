@@ -1,5 +1,7 @@
 """Daily meteorology of the synthetic scenario: air temperature, precipitation, cloud, radiation, PET.
 
+One concept (the daily forcing of the water balance), a little over 500 lines.
+
 ``Weather(cfg, seed, year, static).day(date)`` returns a :class:`DayWeather` of fine-grid
 float32 arrays (spec §4). Every day's random draws are keyed by ``(seed, component, year,
 doy)``, so a day does not depend on how many days were simulated before it, and the
