@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import crossscale, gapfill, preprocess, product, selection
 from . import downscale as _downscale
-from . import gapfill, preprocess, product, selection
 from .area import StudyArea
 from .catalog import Catalog, load_catalog
 from .combinations import as_combination, resolve_combination
@@ -352,7 +352,9 @@ class Study:
         """The fine products of :data:`sm_nb.product.VARIANTS` from a gap-filled coarse product.
 
         ``paper``: the paper's downscaled field (:meth:`downscale`), added unchanged. The variants'
-        shrinkage and the recommendation use CLDAS at 0.0625° only (:func:`sm_nb.product.choose_without_truth`).
+        CLDAS-referenced variants are shrunk against CLDAS at 0.0625°; the cross-scale variant (when
+        a proxy is among the inputs) is fitted on the coarse NN; the recommendation is
+        :func:`sm_nb.product.choose_without_truth` (never the truth).
         """
         network = filled.results["all inputs"]
         names = list(network.inputs)
@@ -376,6 +378,9 @@ class Study:
         rs = self.seed if random_state is None else random_state
         v = product.within_cell_variant(fine_in, mid_in, cldas, filled.sm, coarse, fine, aux, random_state=rs)
         out["within-cell"] = product.Variant(v.name, v.sm.where(land), v.description, v.selection)
+        if any(all(p in fine_in for p in d.proxies) for d in crossscale.DESIGNS):
+            v = product.cross_scale_variant(fine_in, filled.sm, coarse, fine)
+            out["cross-scale"] = product.Variant(v.name, v.sm.where(land), v.description, v.selection)
         return out
 
     def product(self, variant: str = "recommended", output: str | Path | None = None, progress: bool = False,

@@ -77,9 +77,15 @@ def test_fine_variants_cover_land_and_recommend_one_without_the_truth(study, fil
     variants = study.fine_variants(filled)
     table = product.choose_without_truth([v for v in variants.values()])
     assert int(table["recommended"].sum()) == 1
-    assert table.loc["bilinear", "heldout_skill"] == 0.0
+    assert table.loc["bilinear", "heldout_skill"] == 0.0 and table.loc["bilinear", "expected_skill"] == 0.0
+    # the cross-scale variant carries its design table and an expected skill; the rule ranks by it
+    cs = variants["cross-scale"].selection
+    assert int(cs["designs"]["chosen"].sum()) == 1 and np.isfinite(cs["expected_skill"])
+    assert 0 <= cs["reliability"] <= 1 and "expected" in table.attrs["rule"]
+    best = table["expected_skill"].fillna(-np.inf).idxmax()
+    assert bool(table.loc[best, "recommended"])
     land = study.land("fine")
-    for name in ("bilinear", "scaled", "within-cell"):
+    for name in ("bilinear", "scaled", "within-cell", "cross-scale"):
         sm = variants[name].sm
         assert sm.attrs["units"] == "m3 m-3"
         cov = float(sm.where(land).notnull().sum()) / (float(land.sum()) * sm.sizes["time"])
@@ -130,3 +136,59 @@ def test_compose_keeps_the_coarse_mean_and_fills_no_gap():
     assert np.isnan(out.values[0, 8:16, 10:20]).all() and np.isfinite(out.values[1]).all()
     with pytest.raises(DataError, match="expected \\(time, lat, lon\\)"):
         detail.compose(c.isel(time=0), fine)
+
+
+# ------------------------------------------------------------------------------ cross-scale detail
+def _known_sensitivity_case(noise: float, sens: float = 0.5, days: int = 48):
+    """Fine proxy = static pattern (fine + cell + block scales) + daily noise; truth = 0.2 + sens·pattern."""
+    from sm_nb.grids import Grid
+
+    rng = np.random.default_rng(3)
+    ncy, ncx = 8, 8
+    clat, clon = 35.125 + 0.25 * np.arange(ncy), 95.15625 + 0.3125 * np.arange(ncx)
+    flat, flon = 35.0 + 1 / 64 + np.arange(ncy * 8) / 32, 95.0 + 1 / 64 + np.arange(ncx * 10) / 32
+    pattern = (0.05 * rng.standard_normal((ncy * 8, ncx * 10))
+               + np.kron(0.05 * rng.standard_normal((ncy, ncx)), np.ones((8, 10))))
+    time = pd.date_range("2017-06-01", periods=days)
+    wet = 0.05 * np.sin(np.arange(days) / 5.0)[:, None, None]
+    truth = 0.2 + wet + sens * pattern[None]
+    proxy = pattern[None] + noise * rng.standard_normal((days, *pattern.shape))
+    coords = {"time": time, "lat": flat, "lon": flon}
+    fine_in = xr.Dataset({"NSDSI": (("time", "lat", "lon"), proxy, {"units": "1"})}, coords=coords)
+    coarse = Grid("coarse", clat, clon, 0.25, 0.3125)
+    sm = truth.reshape(days, ncy, 8, ncx, 10).mean(axis=(2, 4))
+    sm = xr.DataArray(sm, coords={"time": time, "lat": clat, "lon": clon}, dims=("time", "lat", "lon"),
+                      attrs={"units": "m3 m-3"})
+    return fine_in, sm, coarse, truth
+
+
+def test_cross_scale_recovers_a_known_sensitivity_and_measures_noise():
+    from sm_nb import crossscale
+
+    designs = [crossscale.Design(("NSDSI",), "daily", False), crossscale.Design(("NSDSI",), "season", False)]
+    fine_in, sm, coarse, truth = _known_sensitivity_case(noise=0.2)
+    best, fit, table = crossscale.choose_design(fine_in, sm, coarse, designs, sample_every=1)
+    # season means average the daily noise out: the fit recovers the sensitivity, and λ is the
+    # classical reliability var(signal) / (var(signal) + var(noise) / n_days) of the mean
+    assert best.temporal == "season"
+    assert fit["coef"][0] == pytest.approx(0.5, rel=0.05)
+    var_s, var_n = 0.05**2, 0.2**2
+    assert fit["reliability"] == pytest.approx(var_s / (var_s + var_n / 48), abs=0.05)
+    assert table.loc[designs[0].label, "reliability"] == pytest.approx(var_s / (var_s + var_n), abs=0.03)
+    # the predicted fine anomalies correlate with the truth's within-cell anomalies as √λ (test theory)
+    pred = crossscale.predict_anomaly(fine_in, sm, coarse, fit["coef"], best).values
+    t = truth.reshape(truth.shape[0], 8, 8, 8, 10)
+    t_anom = (t - t.mean(axis=(2, 4), keepdims=True)).reshape(truth.shape)
+    assert np.corrcoef(pred.ravel(), t_anom.ravel())[0, 1] == pytest.approx(np.sqrt(fit["reliability"]), abs=0.03)
+    # without noise both designs are reliable and the daily one is as good
+    fine_in, sm, coarse, _ = _known_sensitivity_case(noise=0.0)
+    _, fit0, table0 = crossscale.choose_design(fine_in, sm, coarse, designs, sample_every=1)
+    assert (table0["reliability"] > 0.99).all() and fit0["coef"][0] == pytest.approx(0.5, rel=1e-6)
+
+
+def test_cross_scale_names_missing_proxies():
+    from sm_nb import crossscale
+
+    fine_in, sm, coarse, _ = _known_sensitivity_case(noise=0.0, days=20)
+    with pytest.raises(DataError, match="no cross-scale design has its proxies"):
+        crossscale.choose_design(fine_in.rename({"NSDSI": "EVI"}), sm, coarse)
