@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import dask
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -222,15 +223,17 @@ def prepare(fine_in: xr.Dataset, sm: xr.DataArray, coarse: Grid, proxies: Sequen
     level = np.asarray(sm.transpose(TIME, LAT, LON).values, float)
     coarse_out, season, halves, pairs = {}, {}, {}, {}
     for p in proxies:
+        # one pass over the (possibly lazy, gap-filled) fine proxy: every reduction in one compute
         da = fine_in[p].astype(np.float64).transpose(TIME, LAT, LON)
-        cm = area_mean(da, coarse, min_valid_fraction=0.5)
+        parts = (area_mean(da, coarse, min_valid_fraction=0.5), _season_mean(da),
+                 _season_mean(da, times[half == 0]), _season_mean(da, times[half == 1]),
+                 da.isel({TIME: sample}), da.isel({TIME: sample + lag}))
+        cm, sea, h0, h1, pa, pb = dask.compute(*parts)
         coarse_out[(p, "daily")] = np.asarray(cm.values)
-        cs = cm.groupby(f"{TIME}.year").mean(TIME)
-        coarse_out[(p, "season")] = np.asarray(cs.sel(year=years).values)
-        season[p] = cell_anomaly(_season_mean(da), coarse, 0.5).load()
-        halves[p] = tuple(cell_anomaly(_season_mean(da, times[half == h]), coarse, 0.5).load() for h in (0, 1))
-        pairs[p] = tuple(np.asarray(cell_anomaly(da.isel({TIME: i}), coarse, 0.5).values)
-                         for i in (sample, sample + lag))
+        coarse_out[(p, "season")] = np.asarray(cm.groupby(f"{TIME}.year").mean(TIME).sel(year=years).values)
+        season[p] = cell_anomaly(sea, coarse, 0.5)
+        halves[p] = (cell_anomaly(h0, coarse, 0.5), cell_anomaly(h1, coarse, 0.5))
+        pairs[p] = (np.asarray(cell_anomaly(pa, coarse, 0.5).values), np.asarray(cell_anomaly(pb, coarse, 0.5).values))
     first = fine_in[proxies[0]]
     lv = replicate(sm.astype(np.float64).transpose(TIME, LAT, LON), first)
     level_pairs = tuple(np.asarray(lv.isel({TIME: i}).values) for i in (sample, sample + lag))
@@ -291,14 +294,22 @@ def reliability(data: ProxyData, design: Design, coef: np.ndarray) -> float:
 
 
 def predict_anomaly(fine_in: xr.Dataset, level: xr.DataArray, coarse: Grid, coef: np.ndarray,
-                    design: Design) -> xr.DataArray:
+                    design: Design, data: ProxyData | None = None, time_chunk: int = 8) -> xr.DataArray:
     """The fine within-cell anomaly Σ (a_k + b_k θ̄_C) x'_k, m3 m-3 (lazy; NaN where a proxy is missing).
 
     ``level``: the coarse soil moisture on ``coarse`` (replicated to the fine grid here).
+    ``data``: the :func:`prepare` result; season designs then reuse its season-mean anomalies
+    instead of reducing the fine proxies over the season again.
     """
-    fields = proxy_fields(fine_in, design)
-    anoms = [cell_anomaly(fields[p], coarse, min_valid_fraction=0.5) for p in fields.data_vars]
-    first = fields[next(iter(fields.data_vars))]
+    if design.temporal == "season" and data is not None:
+        years = fine_in[TIME].dt.year
+        anoms = [data.season_anomaly[p].chunk({LAT: -1, LON: -1}).sel(year=years).drop_vars("year")
+                 .chunk({TIME: int(time_chunk)}).transpose(TIME, LAT, LON) for p in design.proxies]
+        first = fine_in[design.proxies[0]]
+    else:
+        fields = proxy_fields(fine_in, design)
+        anoms = [cell_anomaly(fields[p], coarse, min_valid_fraction=0.5) for p in fields.data_vars]
+        first = fields[next(iter(fields.data_vars))]
     lv = replicate(level.astype(np.float64), first).transpose(*first.dims).assign_coords(
         {LAT: first[LAT], LON: first[LON]})
     out = _predict([a.reset_coords(drop=True) for a in anoms], lv.reset_coords(drop=True), coef, design.wetness)
@@ -306,7 +317,7 @@ def predict_anomaly(fine_in: xr.Dataset, level: xr.DataArray, coarse: Grid, coef
 
 
 def choose_design(fine_in: xr.Dataset, sm: xr.DataArray, coarse: Grid, designs: Sequence[Design] = DESIGNS,
-                  sample_every: int = 4) -> tuple[Design, dict[str, float | np.ndarray], pd.DataFrame]:
+                  sample_every: int = 4) -> tuple[Design, dict[str, object], pd.DataFrame]:
     """Score every design without the truth and pick the highest expected fine detail skill.
 
     Parameters
@@ -320,7 +331,8 @@ def choose_design(fine_in: xr.Dataset, sm: xr.DataArray, coarse: Grid, designs: 
     Returns
     -------
     (Design, dict, DataFrame)
-        The chosen design; its ``coef``, ``reliability``, ``skill_up`` and ``expected_skill``;
+        The chosen design; its ``coef``, ``reliability``, ``skill_up``, ``expected_skill`` and
+        ``data`` (the :class:`ProxyData`, for :func:`predict_anomaly`);
         and one row per design (``skill_up``, ``reliability``, ``expected_skill``, ``chosen``).
     """
     usable = [d for d in designs if all(p in fine_in for p in d.proxies)]
@@ -333,7 +345,7 @@ def choose_design(fine_in: xr.Dataset, sm: xr.DataArray, coarse: Grid, designs: 
         coef = fit_sensitivities(data, d)
         up = skill_one_scale_up(data, d)
         lam = reliability(data, d, coef)
-        fits[d] = {"coef": coef, "skill_up": up, "reliability": lam, "expected_skill": up * lam}
+        fits[d] = {"coef": coef, "skill_up": up, "reliability": lam, "expected_skill": up * lam, "data": data}
         rows.append({"design": d.label, "proxies": "+".join(d.proxies), "temporal": d.temporal,
                      "wetness": d.wetness, "skill_up": up, "reliability": lam, "expected_skill": up * lam})
     table = pd.DataFrame(rows).set_index("design")

@@ -239,7 +239,7 @@ def cross_scale_variant(fine_in: xr.Dataset, coarse_sm: xr.DataArray, coarse: Gr
     (label), ``coef`` and ``designs`` (the table of every candidate design).
     """
     best, fit, table = crossscale.choose_design(fine_in, coarse_sm, coarse, designs)
-    anomalies = crossscale.predict_anomaly(fine_in, coarse_sm, coarse, fit["coef"], best)
+    anomalies = crossscale.predict_anomaly(fine_in, coarse_sm, coarse, fit["coef"], best, data=fit["data"])
     sm = compose(coarse_sm, fine, anomalies, fit["reliability"], coarse)
     sm.attrs.update({"detail_design": best.label, "detail_reliability": float(fit["reliability"])})
     selection = {"alpha": float(fit["reliability"]), "expected_skill": float(fit["expected_skill"]),
