@@ -54,6 +54,8 @@ __all__ = ["Design", "DESIGNS", "proxy_fields", "block_anomaly", "fit_sensitivit
 
 #: reliability: season means from alternate blocks of this many days; daily lag in days
 HALF_BLOCK_DAYS = 16
+#: at most this many days (pairs of days for daily designs) enter the reliability
+MAX_SAMPLE_DAYS = 32
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,11 @@ def _season_mean(da: xr.DataArray, days: np.ndarray | None = None) -> xr.DataArr
 
 def prepare(fine_in: xr.Dataset, sm: xr.DataArray, coarse: Grid, proxies: Sequence[str],
             sample_every: int = 4) -> ProxyData:
-    """Cell means, season-mean anomalies and sampled daily anomalies of each proxy (one pass each)."""
+    """Cell means, season-mean anomalies and sampled daily anomalies of each proxy (one pass each).
+
+    The reliability uses every ``sample_every``-th day, at most :data:`MAX_SAMPLE_DAYS` of them
+    (memory ≈ 8 bytes × 4 × that × fine pixels per proxy).
+    """
     missing = [p for p in proxies if p not in fine_in]
     if missing:
         raise DataError(f"cross-scale detail: inputs {missing} are missing; have {list(fine_in.data_vars)}")
@@ -220,6 +226,8 @@ def prepare(fine_in: xr.Dataset, sm: xr.DataArray, coarse: Grid, proxies: Sequen
     half = (np.arange(times.size) // HALF_BLOCK_DAYS) % 2
     lag = HALF_BLOCK_DAYS
     sample = np.arange(0, max(times.size - lag, 0), max(1, int(sample_every)))
+    if sample.size > MAX_SAMPLE_DAYS:  # bounded memory on the `full` grid: evenly spread days
+        sample = sample[np.linspace(0, sample.size - 1, MAX_SAMPLE_DAYS).round().astype(int)]
     level = np.asarray(sm.transpose(TIME, LAT, LON).values, float)
     coarse_out, season, halves, pairs = {}, {}, {}, {}
     for p in proxies:
@@ -233,7 +241,7 @@ def prepare(fine_in: xr.Dataset, sm: xr.DataArray, coarse: Grid, proxies: Sequen
         coarse_out[(p, "season")] = np.asarray(cm.groupby(f"{TIME}.year").mean(TIME).sel(year=years).values)
         season[p] = cell_anomaly(sea, coarse, 0.5)
         halves[p] = (cell_anomaly(h0, coarse, 0.5), cell_anomaly(h1, coarse, 0.5))
-        pairs[p] = (np.asarray(cell_anomaly(pa, coarse, 0.5).values), np.asarray(cell_anomaly(pb, coarse, 0.5).values))
+        pairs[p] = tuple(np.asarray(cell_anomaly(x, coarse, 0.5).values, dtype=np.float32) for x in (pa, pb))
     first = fine_in[proxies[0]]
     lv = replicate(sm.astype(np.float64).transpose(TIME, LAT, LON), first)
     level_pairs = tuple(np.asarray(lv.isel({TIME: i}).values) for i in (sample, sample + lag))
