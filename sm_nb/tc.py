@@ -32,7 +32,9 @@ __all__ = ["triple_collocation", "actual_errors", "error_cross_correlation", "tc
 CI_QUANTILES: tuple[float, float] = (0.025, 0.975)
 #: default floor of complete triplets per place (Zwieback et al. 2012 advise >= 100 for accurate TC)
 MIN_N = 30
-_BLOCK = 2**17  # elements per (time, place) work array of the kernel: cache-sized blocks
+_BLOCK = 2**17  # elements per (time, place) work array of the kernel: 1 MB of float64 (2**16 and
+#                 2**18 were slower on benchmarks/bench_tc.py: cache vs long rows for einsum and reads)
+_PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))  # moments: xx, yy, zz, xy, xz, yz
 _F = {"var": slice(6, 9), "n": 9, "min_r": 10, "mask": 11}  # packed kernel output; 0-5 err_var, rho
 _REF = "McColl et al. (2014) GRL 41:6229; Lv et al. (2021) Remote Sens. 13:1583, eq. 2-3"
 
@@ -113,23 +115,24 @@ def _squared_units(arrays: Sequence[xr.DataArray], names: Sequence[str]) -> dict
 
 
 # ----------------------------------------------------------------------------- numpy kernel
-def _moments(w: Sequence[np.ndarray], valid: np.ndarray, n: np.ndarray, wts: np.ndarray | None) -> np.ndarray:
-    """Covariances (ddof 1) of zero-filled (time, place) columns → (replicate, place, 6); ``wts``
-    (replicate, time) are bootstrap counts, None means one replicate of unit weights."""
-    pairs = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
-    if wts is None:
-        nw, s = n[None].astype(np.float64), [a.sum(axis=0)[None] for a in w]
-        prods = [np.einsum("tp,tp->p", w[i], w[j])[None] for i, j in pairs]
-    else:
-        nw, s = wts @ valid.astype(np.float64), [wts @ a for a in w]
-        prods = [wts @ (w[i] * w[j]) for i, j in pairs]
+def _cov(nw: np.ndarray, s: Sequence[np.ndarray], prods: Sequence[np.ndarray]) -> np.ndarray:
+    """Covariances (ddof 1) (..., 6) in :data:`_PAIRS` order from the (weighted) count ``nw`` of
+    complete triplets, the sums ``s`` of the three zero-filled anomalies and the sums ``prods`` of
+    their products (:data:`_PAIRS` order), all of shape (...)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.stack([(p - s[i] * s[j] / nw) / (nw - 1) for p, (i, j) in zip(prods, pairs, strict=True)], -1)
+        out = np.stack([(p - s[i] * s[j] / nw) / (nw - 1) for p, (i, j) in zip(prods, _PAIRS, strict=True)], -1)
         flat = out[..., :3] <= 64 * np.finfo(np.float64).eps * np.stack(prods[:3], -1) / (nw[..., None] - 1)
     out[..., :3][flat] = 0.0  # below the rounding of the raw moments: a constant series
     out[flat.any(axis=-1), 3:] = np.nan
     out[nw < 2] = np.nan
     return out
+
+
+def _boot_moments(w: Sequence[np.ndarray], valid: np.ndarray, wts: np.ndarray) -> np.ndarray:
+    """Covariances (replicate, place, 6) of zero-filled (time, place) columns ``w`` with the
+    bootstrap counts ``wts`` (replicate, time) as weights."""
+    nw, s = wts @ valid.astype(np.float64), [wts @ a for a in w]
+    return _cov(nw, s, [wts @ (w[i] * w[j]) for i, j in _PAIRS])
 
 
 def _tc_from_cov(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -156,45 +159,60 @@ def _nanquantile(a: np.ndarray, qs: Sequence[float]) -> np.ndarray:
     return np.stack(out, axis=-2)  # (..., quantile, product) when a is (..., product, replicate)
 
 
-def _prep(cols: Sequence[np.ndarray], buf: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """(time, place) columns → float64 anomalies (from a per-block constant) in ``buf``, zero-filled
-    where the triplet is incomplete; the completeness mask; the count of complete triplets per
-    place. Reusing ``buf`` across blocks avoids the page faults of fresh allocations."""
+def _prep(cols: Sequence[np.ndarray], samples: Sequence[np.ndarray], buf: np.ndarray,
+          vbuf: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """(time, place) columns → float64 anomalies in ``buf``, zero-filled where the triplet is
+    incomplete; the completeness mask; its int64 form, -1 (all bits set) where complete. The
+    anomalies are from the mean of the finite ``samples`` (a few times of the same places): a
+    value near the mean gives accurate raw moments. Reusing ``buf`` and ``vbuf`` across blocks
+    avoids the page faults of fresh allocations."""
     m = cols[0].shape[1]
     w = [buf[k, :, :m] for k in range(3)]
-    valid = np.ones(w[0].shape, dtype=bool)
-    for a, c in zip(w, cols, strict=True):  # shifted by a value near the mean: accurate raw moments
-        sample = c[:: max(1, len(c) // 4)].ravel()
+    valid, fin = vbuf[0, :, :m], vbuf[1, :, :m]
+    for k, (a, c, sample) in enumerate(zip(w, cols, samples, strict=True)):
+        sample = sample.ravel()
         sample = sample[np.isfinite(sample)]
-        np.subtract(c, sample.mean(dtype=np.float64) if sample.size else 0.0, out=a, casting="unsafe")
-        valid &= np.isfinite(a)
+        np.copyto(a, c, casting="unsafe")  # the one full pass over the input
+        if sample.size:
+            a -= sample.mean(dtype=np.float64)
+        np.isfinite(a, out=fin if k else valid)
+        if k:
+            valid &= fin
     keep = buf[3, :, :m].view(np.int64)
     np.copyto(keep, valid, casting="unsafe")
-    n = keep.sum(axis=0)
     np.negative(keep, out=keep)  # all bits set where complete
     for a in w:
         np.bitwise_and(a.view(np.int64), keep, out=a.view(np.int64))  # exact 0.0 elsewhere
-    return w, valid, n
+    return w, valid, keep
 
 
 def _kernel(x: np.ndarray, y: np.ndarray, z: np.ndarray, *, weights: np.ndarray | None,
             min_corr: float, min_n: int, quantiles: Sequence[float], nfield: int) -> np.ndarray:
-    """gufunc kernel (..., time) ×3 → packed fields (..., F), see ``_F``; loops over cache-sized
-    blocks of places, never over places."""
+    """gufunc kernel (..., time) ×3 → packed fields (..., F), see ``_F``; loops over blocks of
+    places, never over places: one pass over the input per block, then the sums and the six
+    products' sums of the zero-filled anomalies in float64 (einsum), finished for all places at once."""
     shape, nt = x.shape[:-1], x.shape[-1]
     cols = [np.moveaxis(v, -1, 0).reshape(nt, -1) for v in (x, y, z)]  # a view for time-major data
     npl = cols[0].shape[1]
-    cov, n, ci = np.empty((npl, 6)), np.empty(npl), np.empty((npl, 6 * len(quantiles)))
+    raw, keep_sum, ci = np.empty((9, npl)), np.empty(npl, dtype=np.int64), np.empty((npl, 6 * len(quantiles)))
     step = max(1, min(npl, _BLOCK // max(nt, 0 if weights is None else len(weights), 1)))
-    buf = np.empty((4, nt, step))
+    buf, vbuf = np.empty((4, nt, step)), np.empty((2, nt, step), dtype=bool)
+    samples = [np.array(c[:: max(1, nt // 4)]) for c in cols]  # 4 times, gathered in one go
     for s in range(0, npl, step):
         blk = slice(s, s + step)
-        w, valid, n[blk] = _prep([c[:, blk] for c in cols], buf)
-        cov[blk] = _moments(w, valid, n[blk], None)[0]
+        w, valid, keep = _prep([c[:, blk] for c in cols], [a[:, blk] for a in samples], buf, vbuf)
+        r = raw[:, blk]
+        np.add.reduce(keep, axis=0, out=keep_sum[blk])
+        for k, a in enumerate(w):
+            np.add.reduce(a, axis=0, out=r[k])
+        for k, (i, j) in enumerate(_PAIRS):
+            np.einsum("tp,tp->p", w[i], w[j], out=r[3 + k])
         if weights is not None:  # bootstrap replicates (replicate, place, 3) → quantiles per place
-            boot = _tc_from_cov(_moments(w, valid, n[blk], weights))[:2]
+            boot = _tc_from_cov(_boot_moments(w, valid, weights))[:2]
             ci[blk] = np.concatenate([_nanquantile(np.moveaxis(b, 0, -1), quantiles).reshape(len(valid.T), -1)
                                       for b in boot], axis=1)
+    n = -keep_sum
+    cov = _cov(n.astype(np.float64), raw[:3], raw[3:])
     err, rho, min_r = _tc_from_cov(cov)
     mask = (n >= min_n) & (min_r >= min_corr)
     err[~mask], rho[~mask], ci[~mask] = np.nan, np.nan, np.nan
