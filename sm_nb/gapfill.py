@@ -85,7 +85,8 @@ def fill_from_nearest_day(da: xr.DataArray, window_days: int = 3) -> tuple[xr.Da
         raise DataError(f"window_days is {window_days!r}; expected a non-negative integer")
     years = pd.DatetimeIndex(da[TIME].values).year
     out, lag = da, xr.zeros_like(da, dtype=np.int8)
-    for k in range(1, int(window_days) + 1):
+    # offsets beyond the series' length bring nothing (and break dask's shift on short series)
+    for k in range(1, min(int(window_days), da.sizes[TIME] - 1) + 1):
         for shift in (k, -k):  # shift(time=+k): the value of k days earlier
             cand = da.shift({TIME: shift})
             same_year = xr.DataArray(years == np.roll(years, shift), dims=TIME, coords={TIME: da[TIME]})

@@ -34,6 +34,9 @@ def test_fill_from_nearest_day_takes_the_nearest_and_flags_it():
     np.testing.assert_array_equal(out.values, [1, 1, 1, 5, 5, 5, 5, np.nan, np.nan])
     np.testing.assert_array_equal(lag.values, [0, -1, -2, 1, 0, -1, -2, 0, 0])
     assert out.attrs["units"] == "K" and "nearest day" in out.attrs["comment"]
+    # a window longer than the series (a few days of `full`, dask-backed) fills what it can
+    short, _ = gapfill.fill_from_nearest_day(da.isel(time=slice(3, 6)).chunk({"time": 2}), 16)
+    np.testing.assert_array_equal(short.values, [5, 5, 5])
     # never across the gap between two seasons
     two = xr.DataArray([1.0, np.nan], coords={"time": pd.to_datetime(["2017-11-30", "2018-04-01"])}, dims="time")
     assert np.isnan(gapfill.fill_from_nearest_day(two, 3)[0].values[1])
