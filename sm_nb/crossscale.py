@@ -190,7 +190,9 @@ class ProxyData:
     half_anomaly : dict proxy → two DataArrays (year, lat, lon) — the same from alternate 16-day blocks
     daily_pairs : dict proxy → (ndarray, ndarray) — fine within-cell anomalies on sampled days t and t + 16 d
     level : ndarray (time, lat, lon) — the coarse soil moisture; ``level_pairs`` the same replicated
-        to the fine grid on the sampled days; ``sample`` the sampled day indices; ``years`` per day
+        to the fine grid on the sampled days t and t + 16 d (``sample``: the indices of t; empty when
+        the period is shorter than the lag); ``level_season`` on the days ``season_sample`` used for the
+        split-half reliability; ``years`` per day
     """
 
     coarse: dict[tuple[str, str], np.ndarray]
@@ -200,6 +202,8 @@ class ProxyData:
     level: np.ndarray
     level_pairs: tuple[np.ndarray, np.ndarray]
     sample: np.ndarray
+    level_season: np.ndarray
+    season_sample: np.ndarray
     years: np.ndarray
 
 
@@ -223,11 +227,19 @@ def prepare(fine_in: xr.Dataset, sm: xr.DataArray, coarse: Grid, proxies: Sequen
         raise DataError(f"coarse soil moisture has {sm.sizes.get(TIME)} days, the fine inputs {times.size}; "
                         "expected the same days")
     years = fine_in[TIME].dt.year.values
-    half = (np.arange(times.size) // HALF_BLOCK_DAYS) % 2
+    # alternate blocks of days within each year; shorter blocks when a year has under 2 × 16 days
+    day_in_year = pd.Series(np.arange(times.size)).groupby(years).cumcount().to_numpy()
+    block = min(HALF_BLOCK_DAYS, max(1, int(pd.Series(years).value_counts().min()) // 2))
+    half = (day_in_year // block) % 2
+    if not (half == 1).any():
+        raise DataError(f"cross-scale detail: {times.size} day(s); the split-half reliability needs at least 2 days a year")
     lag = HALF_BLOCK_DAYS
     sample = np.arange(0, max(times.size - lag, 0), max(1, int(sample_every)))
     if sample.size > MAX_SAMPLE_DAYS:  # bounded memory on the `full` grid: evenly spread days
         sample = sample[np.linspace(0, sample.size - 1, MAX_SAMPLE_DAYS).round().astype(int)]
+    season_sample = np.arange(0, times.size, max(1, int(sample_every)))
+    if season_sample.size > MAX_SAMPLE_DAYS:
+        season_sample = season_sample[np.linspace(0, season_sample.size - 1, MAX_SAMPLE_DAYS).round().astype(int)]
     level = np.asarray(sm.transpose(TIME, LAT, LON).values, float)
     coarse_out, season, halves, pairs = {}, {}, {}, {}
     for p in proxies:
@@ -244,8 +256,9 @@ def prepare(fine_in: xr.Dataset, sm: xr.DataArray, coarse: Grid, proxies: Sequen
         pairs[p] = tuple(np.asarray(cell_anomaly(x, coarse, 0.5).values, dtype=np.float32) for x in (pa, pb))
     first = fine_in[proxies[0]]
     lv = replicate(sm.astype(np.float64).transpose(TIME, LAT, LON), first)
-    level_pairs = tuple(np.asarray(lv.isel({TIME: i}).values) for i in (sample, sample + lag))
-    return ProxyData(coarse_out, season, halves, pairs, level, level_pairs, sample, years)
+    level_pairs = tuple(np.asarray(lv.isel({TIME: i}).values, dtype=np.float32) for i in (sample, sample + lag))
+    level_season = np.asarray(lv.isel({TIME: season_sample}).values, dtype=np.float32)
+    return ProxyData(coarse_out, season, halves, pairs, level, level_pairs, sample, level_season, season_sample, years)
 
 
 def fit_sensitivities(data: ProxyData, design: Design) -> np.ndarray:
@@ -281,20 +294,20 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
 def reliability(data: ProxyData, design: Design, coef: np.ndarray) -> float:
     """λ of the design's fine anomaly field on the sampled days (module docstring), clipped to [0, 1].
 
-    Season designs: split-half correlation (alternate ``HALF_BLOCK_DAYS``-day blocks) stepped up
-    by Spearman–Brown; daily designs: correlation of the predicted anomalies ``HALF_BLOCK_DAYS``
-    days apart.
+    Season designs: split-half correlation (alternate ``HALF_BLOCK_DAYS``-day blocks within each
+    year, shorter when a year has fewer than twice that) stepped up by Spearman–Brown; daily
+    designs: correlation of the predicted anomalies ``HALF_BLOCK_DAYS`` days apart (0 when the
+    period is shorter than that).
     """
-    if data.sample.size == 0:
-        return 0.0
-    yrs = data.years[data.sample]
-    lv = data.level_pairs[0]
     if design.temporal == "season":
+        yrs = data.years[data.season_sample]
         preds = [_predict([np.asarray(data.half_anomaly[p][h].sel(year=yrs).values) for p in design.proxies],
-                          lv, coef, design.wetness) for h in (0, 1)]
+                          data.level_season, coef, design.wetness) for h in (0, 1)]
         r = _corr(*preds)
         lam = 2 * r / (1 + r) if np.isfinite(r) and r > -1 else np.nan
     else:
+        if data.sample.size == 0:  # the period is shorter than the lag: no estimate, no trust
+            return 0.0
         preds = [_predict([data.daily_pairs[p][k] for p in design.proxies], data.level_pairs[k], coef, design.wetness)
                  for k in (0, 1)]
         lam = _corr(*preds)
