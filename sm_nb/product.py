@@ -59,7 +59,8 @@ from .resample import area_mean, replicate
 from .selection import train_combination
 
 __all__ = ["GapFilled", "gap_filled_coarse", "fine_filled_inputs", "Variant", "mid_grid_inputs",
-           "scaled_anomaly_variant", "within_cell_variant", "cross_scale_variant", "choose_without_truth", "VARIANTS"]
+           "scaled_anomaly_variant", "within_cell_variant", "cross_scale_variant", "choose_without_truth",
+           "skill_by_provenance", "VARIANTS"]
 
 #: names of the fine products, in the order of the tables
 VARIANTS = {
@@ -311,3 +312,58 @@ def skill_table(variants: Mapping[str, Variant], coarse_sm: xr.DataArray, truth:
     if int(table["recommended"].sum()) != 1:
         raise DataError(f"recommended product {recommended!r} is not one of {list(table.index)}")
     return table
+
+
+def skill_by_provenance(fine_product: xr.DataArray, truth: xr.DataArray, provenance: xr.DataArray,
+                        land: xr.DataArray, block_days: int = 16) -> pd.DataFrame:
+    """A fine product scored against the truth separately for each provenance class (scoring only).
+
+    Parameters
+    ----------
+    fine_product, truth : DataArray (time, lat, lon) on the fine grid, m3 m-3
+    provenance : DataArray of int (time, lat, lon) on the coarse grid — :class:`GapFilled`'s codes
+        (CF ``flag_meanings``); each fine pixel takes its coarse cell's code
+    land : DataArray of bool (lat, lon) on the fine grid
+
+    Returns
+    -------
+    DataFrame
+        One row per class (``provenance``, ``meaning``): ``n`` (pixel-days with a value and a truth),
+        ``share`` of those, and pooled ``r``, ``rmse``, ``ubrmse``, ``bias`` (m3 m-3).
+    """
+    meanings = str(provenance.attrs.get("flag_meanings", "")).split()
+    fgrid, cgrid = grid_for(truth, "fine"), grid_for(provenance, "coarse")
+    fy, fx = fgrid.nest_factor(cgrid)
+    days = np.intersect1d(np.intersect1d(fine_product["time"].values, truth["time"].values), provenance["time"].values)
+    if days.size == 0:
+        raise DataError("fine_product, truth and provenance share no day")
+    k = len(meanings) + 1  # last bin: no code (-1)
+    sums = np.zeros((6, k))  # n, Σp, Σt, Σp², Σt², Σpt
+    mask = np.asarray(land.transpose(LAT, LON).values, bool)
+    for start in range(0, days.size, int(block_days)):
+        sel = {"time": days[start:start + int(block_days)]}
+        p = np.asarray(fine_product.sel(sel).transpose("time", LAT, LON).values, np.float64)
+        t = np.asarray(truth.sel(sel).transpose("time", LAT, LON).values, np.float64)
+        c = np.asarray(provenance.sel(sel).transpose("time", LAT, LON).values)
+        c = np.repeat(np.repeat(c, fy, axis=1), fx, axis=2)
+        ok = np.isfinite(p) & np.isfinite(t) & mask[None]
+        code = np.where(c[ok] >= 0, c[ok], k - 1).astype(np.int64)
+        pv, tv = p[ok], t[ok]
+        for i, w in enumerate((None, pv, tv, pv * pv, tv * tv, pv * tv)):
+            sums[i] += np.bincount(code, weights=w, minlength=k)[:k]
+    rows = []
+    total = sums[0].sum()
+    for i, meaning in enumerate([*meanings, "no_code"]):
+        n, sp, st, spp, stt, spt = sums[:, i]
+        if n == 0:
+            rows.append({"provenance": i if i < k - 1 else -1, "meaning": meaning, "n": 0, "share": 0.0})
+            continue
+        bias = (sp - st) / n
+        mse = (spp - 2 * spt + stt) / n
+        cov, vp, vt = spt / n - sp * st / n**2, spp / n - (sp / n) ** 2, stt / n - (st / n) ** 2
+        rows.append({"provenance": i if i < k - 1 else -1, "meaning": meaning, "n": int(n), "share": n / total,
+                     "r": cov / np.sqrt(vp * vt) if vp > 0 and vt > 0 else np.nan, "rmse": np.sqrt(max(mse, 0.0)),
+                     "ubrmse": np.sqrt(max(mse - bias**2, 0.0)), "bias": bias})
+    out = pd.DataFrame(rows)
+    out.attrs = {"units": "m3 m-3"}
+    return out

@@ -195,3 +195,26 @@ def test_cross_scale_names_missing_proxies():
     fine_in, sm, coarse, _ = _known_sensitivity_case(noise=0.0, days=20)
     with pytest.raises(DataError, match="no cross-scale design has its proxies"):
         crossscale.choose_design(fine_in.rename({"NSDSI": "EVI"}), sm, coarse)
+
+
+def test_skill_by_provenance_scores_each_class_on_its_pixel_days():
+    """Two classes with known errors: class 0 exact, class 1 off by +0.1 (bias 0.1, ubRMSE 0)."""
+    rng = np.random.default_rng(0)
+    clat, clon = 35.125 + 0.25 * np.arange(2), 95.15625 + 0.3125 * np.arange(2)
+    flat, flon = 35.0 + 1 / 64 + np.arange(16) / 32, 95.0 + 1 / 64 + np.arange(20) / 32
+    time = pd.date_range("2017-06-01", periods=5)
+    truth = xr.DataArray(0.2 + 0.05 * rng.random((5, 16, 20)), coords={"time": time, "lat": flat, "lon": flon},
+                         dims=("time", "lat", "lon"), attrs={"units": "m3 m-3"})
+    codes = np.zeros((5, 2, 2), np.int8)
+    codes[:, 1, :] = 1
+    codes[0, 0, 0] = -1
+    prov = xr.DataArray(codes, coords={"time": time, "lat": clat, "lon": clon}, dims=("time", "lat", "lon"),
+                        attrs={"flag_meanings": "observed filled"})
+    prod = truth + 0.1 * (np.repeat(np.repeat(codes, 8, 1), 10, 2) == 1)
+    prod = prod.where(np.repeat(np.repeat(codes, 8, 1), 10, 2) >= 0)
+    land = xr.DataArray(np.ones((16, 20), bool), coords={"lat": flat, "lon": flon}, dims=("lat", "lon"))
+    table = product.skill_by_provenance(prod, truth, prov, land).set_index("meaning")
+    assert table.loc["observed", "n"] == 5 * 160 - 80 and table.loc["filled", "n"] == 5 * 160
+    assert table.loc["observed", "rmse"] == pytest.approx(0, abs=1e-12)
+    assert table.loc["filled", "bias"] == pytest.approx(0.1) and table.loc["filled", "ubrmse"] == pytest.approx(0, abs=1e-6)
+    assert table.loc["filled", "r"] == pytest.approx(1.0) and table.loc["no_code", "n"] == 0
