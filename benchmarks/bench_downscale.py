@@ -54,7 +54,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=None, help="only the first N days of each season (then extrapolate)")
     ap.add_argument("--variant", default="recommended",
                     help="paper (the paper's method) or a gap-filled variant: recommended (default), bilinear, scaled, "
-                         "within-cell — gap filling, variant selection and writing with provenance are timed")
+                         "within-cell, cross-scale — gap filling, variant selection and writing with provenance are timed")
     ap.add_argument("--spinup", type=int, default=2, help="spin-up days when generating a shortened scenario [2]")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", default=None, help="scenario cache folder (default $SM_NB_CACHE or ~/.cache/sm_nb)")

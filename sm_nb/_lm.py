@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.linalg import get_lapack_funcs
 
 from .exceptions import DataError
 
@@ -115,24 +115,108 @@ def normal_equations(
     """``(JᵀJ, Jᵀr, rᵀr)`` with ``r = y − t``, summed over row chunks of ``chunk_size``.
 
     Only one block of the Jacobian exists at a time — ``min(chunk_size, 4096)`` rows, so that
-    it stays in cache — and ``J_c.T @ J_c`` is a BLAS ``syrk`` call (numpy detects the
-    transposed self-product). This is MATLAB's memory reduction
-    (``net.efficiency.memoryReduction``) with the chunk size as the knob.
+    it stays in cache — and ``JᵀJ`` is one BLAS ``syrk`` call per block. This is MATLAB's memory
+    reduction (``net.efficiency.memoryReduction``) with the chunk size as the knob. The same
+    code as the training loop (:class:`_TrainBuffers`), hence the same numbers.
     """
-    p = theta.size
-    jtj = np.zeros((p, p))
-    jtr = np.zeros(p)
-    total = 0.0
-    step = max(1, min(chunk_size, _BLOCK))
-    buf = np.empty((min(step, max(x.shape[0], 1)), p))
-    for start in range(0, x.shape[0], step):
-        xc = x[start : start + step]
-        jc, y = _jacobian_into(theta, xc, hidden_units, buf[: xc.shape[0]])
-        y -= t[start : start + step]
-        jtj += jc.T @ jc
-        jtr += jc.T @ y
-        total += float(y @ y)
-    return jtj, jtr, total
+    buf = _TrainBuffers(x, t, hidden_units, chunk_size)
+    buf.forward(theta, 0)
+    jtj, jtr, total = buf.normal_equations(theta, 0)
+    return jtj.copy(), jtr.copy(), total
+
+
+class _TrainBuffers:
+    """Preallocated work arrays of the LM loop (Lv et al. 2021, §2.2.3) on one training split.
+
+    Two slots each hold one forward pass over the whole split — hidden outputs ``A``
+    (sample, H) and residuals ``r = y − t`` (sample,), scaled units — one for the current
+    weights and one for the trial step of an epoch; an accepted step's pass is reused for the
+    Jacobian instead of being recomputed. The restarts of a fit share one instance.
+
+    Parameters
+    ----------
+    x : ndarray (sample, feature)
+        Scaled training inputs (``mapminmax``, [−1, 1]).
+    t : ndarray (sample,)
+        Scaled training target.
+    hidden_units : int
+        ``H``.
+    chunk_size : int
+        Rows per chunk of the forward pass; the Jacobian is built in blocks of
+        ``min(chunk_size, 4096)`` rows.
+
+    Notes
+    -----
+    :meth:`forward` uses the very operations of :func:`forward` and :func:`sse` chunk by chunk,
+    so its SSE is theirs. :meth:`normal_equations` writes each Jacobian block transposed,
+    (P, block), into one buffer — every entry is a single product, so the layout leaves its
+    value unchanged; ``J_bᵀJ_b`` is a BLAS ``syrk`` either way — and accumulates ``JᵀJ``,
+    ``Jᵀr`` and ``rᵀr`` over the blocks. BLAS may sum ``J_bᵀJ_b`` and ``J_bᵀr_b`` in another
+    order than for a (block, P) block: differences of rounding only. Memory, N training samples:
+    ``16 N (H + 1)`` bytes for the two slots, ``8 N d`` for the transposed inputs,
+    ``8 · block · P`` for the Jacobian block.
+    """
+
+    def __init__(self, x: np.ndarray, t: np.ndarray, hidden_units: int, chunk_size: int) -> None:
+        m, d = x.shape
+        h = hidden_units
+        p = n_weights(d, h)
+        self.x, self.t, self.h, self.d, self.p = x, t, h, d, p
+        self.chunk = max(1, chunk_size)
+        self.step = max(1, min(chunk_size, _BLOCK))
+        width = max(1, min(self.step, m))
+        self.xt = np.ascontiguousarray(x.T)  # (feature, sample): contiguous rows for the J block
+        self.a = (np.empty((m, h)), np.empty((m, h)))
+        self.r = (np.empty(m), np.empty(m))
+        self.jt = np.empty((p, width))  # Jacobian block, transposed: (P, sample)
+        self.jt[-1] = 1.0  # ∂y/∂b2
+        self.jt_w1 = self.jt[: h * d].reshape(h, d, width)  # view: ∂y/∂W1[k, j] = g_k x_j
+        self.jtj = np.empty((p, p))
+        self.jtr = np.empty(p)
+
+    def forward(self, theta: np.ndarray, k: int) -> float:
+        """Fill slot ``k`` (0 or 1) with ``A`` and ``r`` at ``theta``; return ``rᵀr`` (scaled units²)."""
+        w1, b1, w2, b2 = unpack(theta, self.d, self.h)
+        a, r, x, t = self.a[k], self.r[k], self.x, self.t
+        total = 0.0
+        for start in range(0, x.shape[0], self.chunk):
+            rows = slice(start, start + self.chunk)
+            ac, rc = a[rows], r[rows]
+            np.matmul(x[rows], w1.T, out=ac)
+            ac += b1
+            np.tanh(ac, out=ac)
+            np.matmul(ac, w2, out=rc)
+            rc += b2
+            rc -= t[rows]
+            total += float(rc @ rc)
+        return total
+
+    def normal_equations(self, theta: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """``(JᵀJ, Jᵀr, rᵀr)`` of slot ``k``, filled by ``forward(theta, k)``; scaled units.
+
+        The two arrays are overwritten by the next call: copy them to keep them.
+        """
+        h, hd = self.h, self.h * self.d
+        w2 = theta[hd + h : hd + 2 * h, None]
+        a, r = self.a[k], self.r[k]
+        jtj, jtr = self.jtj, self.jtr
+        jtj.fill(0.0)
+        jtr.fill(0.0)
+        total = 0.0
+        for start in range(0, a.shape[0], self.step):
+            b = min(self.step, a.shape[0] - start)
+            jt = self.jt[:, :b]
+            at, gt = jt[hd + h : hd + 2 * h], jt[hd : hd + h]
+            np.copyto(at, a[start : start + b].T)  # ∂y/∂w2
+            np.multiply(at, at, out=gt)
+            np.subtract(1.0, gt, out=gt)  # tansig'
+            gt *= w2  # ∂y/∂b1
+            np.multiply(gt[:, None, :], self.xt[None, :, start : start + b], out=self.jt_w1[:, :, :b])
+            rb = r[start : start + b]
+            jtj += jt @ jt.T
+            jtr += jt @ rb
+            total += float(rb @ rb)
+        return jtj, jtr, total
 
 
 def nguyen_widrow(rng: np.random.Generator, n_features: int, hidden_units: int) -> np.ndarray:
@@ -221,6 +305,7 @@ def train_lm(
     target_scale: float,
     settings: LMSettings,
     on_epoch: Callable[[int, float, float], None] | None = None,
+    buffers: _TrainBuffers | None = None,
 ) -> LMResult:
     """Levenberg–Marquardt training as MATLAB ``trainlm`` (R2012+ ``train_network``).
 
@@ -235,6 +320,12 @@ def train_lm(
     ``min_grad``, μ ≥ ``mu_max``, ``max_fail`` validation failures in a row. Returns the
     weights of the best validation MSE (best training MSE when there is no validation set).
 
+    Cost per epoch: one Jacobian (``syrk`` blocks, see :class:`_TrainBuffers`), one training
+    forward pass per tried μ, one validation and one test forward pass. ``JJ`` and ``JE`` are
+    kept across the retries of an epoch (only the diagonal ``μI`` changes, LAPACK ``potrf`` /
+    ``potrs`` on a preallocated matrix) and the forward pass of the accepted trial is the one
+    the next Jacobian starts from. ``buffers`` (for ``train``) lets restarts share work arrays.
+
     Raises
     ------
     DataError
@@ -246,13 +337,17 @@ def train_lm(
         scale2 = float(np.square(np.float64(target_scale)))
     norm = scale2 / xtr.shape[0]
     has_val = xva.shape[0] > 0
-    eye = np.eye(theta0.size)
+    p = theta0.size
+    work = buffers if buffers is not None else _TrainBuffers(xtr, ttr, h, cs)
+    damped = np.empty((p, p), order="F")  # JJ + μI, factorised in place
+    damped_diag = damped.T.reshape(-1)[:: p + 1]  # view of its diagonal
+    potrf, potrs = get_lapack_funcs(("potrf", "potrs"), (damped,))
 
     theta = np.array(theta0, dtype=float)
     hist: dict[str, list] = {k: [] for k in ("epoch", "train_mse", "val_mse", "test_mse", "mu", "gradient", "val_fail")}
 
-    def evaluate(epoch: int):
-        jtj, jtr, sse_tr = normal_equations(theta, xtr, ttr, h, cs)
+    def evaluate(epoch: int, slot: int):
+        jtj, jtr, sse_tr = work.normal_equations(theta, slot)
         perf = norm * sse_tr
         vperf = _mse(theta, xva, tva, h, cs, scale2)
         if not np.isfinite(perf) or (has_val and not np.isfinite(vperf)):
@@ -269,7 +364,10 @@ def train_lm(
         if on_epoch is not None:
             on_epoch(epoch, perf, vperf)
 
-    perf, vperf, tperf, jj, je, gradient = evaluate(0)
+    slot = 0  # work slot holding the forward pass at ``theta``; 1 - slot takes the trials
+    work.forward(theta, slot)
+    perf, vperf, tperf, jj, je, gradient = evaluate(0, slot)
+    jj_diag = jj.diagonal().copy()
     best = (theta.copy(), perf, vperf, tperf, 0)
     val_fail, mu, stop, epoch = 0, settings.mu_init, "", 0
     record(0, perf, vperf, tperf, mu, gradient, val_fail)
@@ -288,19 +386,26 @@ def train_lm(
             break
         accepted = False
         while mu <= settings.mu_max:
-            try:
-                factor = cho_factor(jj + mu * eye, check_finite=False)
-            except LinAlgError:
+            np.copyto(damped, jj)
+            np.add(jj_diag, mu, out=damped_diag)
+            factor, info = potrf(damped, lower=0, overwrite_a=1, clean=0)
+            if info > 0:  # not positive definite (scipy.linalg.cho_factor's LinAlgError)
                 mu *= settings.mu_inc
                 continue
-            theta2 = theta - cho_solve(factor, je, check_finite=False)
-            if norm * sse(theta2, xtr, ttr, h, cs) < perf:
-                theta, accepted = theta2, True
+            if info < 0:
+                raise ValueError(f"LAPACK potrf: illegal value in argument {-info}")
+            delta, info = potrs(factor, je, lower=0)
+            if info < 0:
+                raise ValueError(f"LAPACK potrs: illegal value in argument {-info}")
+            theta2 = theta - delta
+            if norm * work.forward(theta2, 1 - slot) < perf:
+                theta, accepted, slot = theta2, True, 1 - slot
                 mu = max(mu * settings.mu_dec, 1e-20)
                 break
             mu *= settings.mu_inc
         if accepted:  # an unchanged theta gives unchanged perfs, JJ and JE: skip recomputing
-            perf, vperf, tperf, jj, je, gradient = evaluate(epoch + 1)
+            perf, vperf, tperf, jj, je, gradient = evaluate(epoch + 1, slot)
+            jj_diag = jj.diagonal().copy()
         if has_val:
             if vperf < best[2]:
                 best, val_fail = (theta.copy(), perf, vperf, tperf, epoch + 1), 0

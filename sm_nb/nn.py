@@ -45,8 +45,10 @@ class LMRegressor(RegressorMixin, BaseEstimator):
     split : tuple of 3 float
         (train, validation, test) ratios for ``dividerand``; validation or test may be 0.
     chunk_size : int
-        Rows per block when accumulating ``JᵀJ`` and ``JᵀE``; peak memory ≈ ``8 · chunk_size · P``
-        bytes for the Jacobian block, ``P = H (d + 2) + 1`` weights.
+        Rows per chunk of the forward passes; ``JᵀJ`` and ``JᵀE`` are accumulated over Jacobian
+        blocks of ``min(chunk_size, 4096)`` rows (≤ ``8 · 4096 · P`` bytes, ``P = H (d + 2) + 1``
+        weights). Training also keeps two forward passes of the training split,
+        ``16 N (H + 1)`` bytes for N training samples.
     progress : bool
         Show a tqdm bar over restarts and epochs.
     random_state : int, numpy.random.Generator or None
@@ -101,7 +103,8 @@ class LMRegressor(RegressorMixin, BaseEstimator):
       accepted step, ×10 and retry otherwise; stop on ``max_epochs``, gradient ≤ ``min_grad``,
       μ ≥ ``mu_max`` or ``max_fail`` validation failures; the best-validation weights are returned.
       :math:`J^\\top J` is accumulated over row blocks (MATLAB's memory reduction), so the
-      N × P Jacobian is never held.
+      N × P Jacobian is never held; it is formed once per epoch and reused while μ grows, and
+      the forward pass of the accepted step is the one the next Jacobian starts from.
 
     Deviations from MATLAB: ``mapminmax`` settings come from the training split only (MATLAB
     uses all samples passed to ``train``), so validation/test data are truly unseen; constant
@@ -213,11 +216,13 @@ class LMRegressor(RegressorMixin, BaseEstimator):
         n_runs = 1 if init_weights is not None else self.n_restarts
         results = []
         bar = _Progress(self.progress, n_runs, self.max_epochs)
+        buffers = _lm._TrainBuffers(*sets[0], h, settings.chunk_size)  # shared by the restarts
         try:
             for _r in range(n_runs):
                 theta0 = init_weights if init_weights is not None else _lm.nguyen_widrow(rng, d, h)
                 bar.start_run()
-                results.append(_lm.train_lm(theta0, *sets, h, 1.0 / self.y_gain_, settings, bar.epoch))
+                results.append(_lm.train_lm(theta0, *sets, h, 1.0 / self.y_gain_, settings, bar.epoch,
+                                            buffers=buffers))
         finally:
             bar.close()
 

@@ -179,6 +179,19 @@ def test_chunk_size_does_not_change_the_fit(data):
     np.testing.assert_allclose(a.coefs_, b.coefs_, rtol=1e-6, atol=1e-9)
 
 
+def test_restarts_sharing_work_buffers_equal_single_runs(data):
+    """Restart k reuses the buffers left by restart k − 1; its run must be the fresh run."""
+    x, y = data
+    est = LMRegressor(hidden_units=4, n_restarts=3, random_state=5).fit(x, y)
+    rng = np.random.default_rng(5)
+    _lm.dividerand(rng, x.shape[0], est.split)  # the split comes first, then each restart's start
+    for k in range(3):
+        theta0 = _lm.nguyen_widrow(rng, x.shape[1], 4)
+        one = LMRegressor(hidden_units=4, n_restarts=1, random_state=5)._fit_from_weights(x, y, theta0)
+        mine = est.history_[est.history_.restart == k].drop(columns="restart").reset_index(drop=True)
+        np.testing.assert_array_equal(mine.to_numpy(), one.history_.drop(columns="restart").to_numpy())
+
+
 # ------------------------------------------------------------------ sklearn contract
 def test_sklearn_params_and_clone(fitted):
     est = LMRegressor(hidden_units=5, random_state=3)
