@@ -38,7 +38,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import dask
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -56,6 +55,8 @@ __all__ = ["Design", "DESIGNS", "proxy_fields", "block_anomaly", "fit_sensitivit
 HALF_BLOCK_DAYS = 16
 #: at most this many days (pairs of days for daily designs) enter the reliability
 MAX_SAMPLE_DAYS = 32
+#: days of a fine proxy loaded at once by :func:`prepare`
+REDUCE_BLOCK_DAYS = 16
 
 
 @dataclass(frozen=True)
@@ -207,9 +208,45 @@ class ProxyData:
     years: np.ndarray
 
 
-def _season_mean(da: xr.DataArray, days: np.ndarray | None = None) -> xr.DataArray:
-    src = da if days is None else da.sel({TIME: days})
-    return src.groupby(f"{TIME}.year").mean(TIME)
+def _reduce(da: xr.DataArray, coarse: Grid, years: np.ndarray, half: np.ndarray, first: np.ndarray,
+            second: np.ndarray, block_days: int = REDUCE_BLOCK_DAYS):
+    """One pass over a (possibly lazy) fine proxy, block of days by block of days (bounded memory).
+
+    Returns the coarse cell means (ndarray, time × coarse cells), the season mean per year and the
+    two half-season means (DataArrays year × lat × lon, NaN-aware) and the fields on the days
+    ``first`` and ``second`` (DataArrays).
+    """
+    da = da.transpose(TIME, LAT, LON)
+    uy = np.unique(years)
+    shape = (uy.size, 2, da.sizes[LAT], da.sizes[LON])
+    total, count = np.zeros(shape), np.zeros(shape)
+    cms, picked = [], {}
+    want = set(first.tolist()) | set(second.tolist())
+    for start in range(0, da.sizes[TIME], int(block_days)):
+        x = da.isel({TIME: slice(start, start + int(block_days))}).astype(np.float64).load()
+        cms.append(np.asarray(area_mean(x, coarse, min_valid_fraction=0.5).values))
+        v = np.asarray(x.values)
+        ok = np.isfinite(v)
+        idx = np.arange(start, start + v.shape[0])
+        for iy, y in enumerate(uy):
+            for h in (0, 1):
+                m = (years[idx] == y) & (half[idx] == h)
+                if m.any():
+                    total[iy, h] += np.where(ok[m], v[m], 0.0).sum(axis=0)
+                    count[iy, h] += ok[m].sum(axis=0)
+        for k, i in enumerate(idx):
+            if i in want:
+                picked[int(i)] = v[k]
+    coords = {"year": uy, LAT: da[LAT].values, LON: da[LON].values}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sea = xr.DataArray(total.sum(1) / count.sum(1), dims=("year", LAT, LON), coords=coords)
+        hv = tuple(xr.DataArray(total[:, h] / count[:, h], dims=("year", LAT, LON), coords=coords) for h in (0, 1))
+
+    def days(ix: np.ndarray) -> xr.DataArray:
+        arr = np.stack([picked[int(i)] for i in ix]) if ix.size else np.empty((0, *shape[2:]))
+        return xr.DataArray(arr, dims=(TIME, LAT, LON), coords={TIME: da[TIME].values[ix], LAT: coords[LAT],
+                                                               LON: coords[LON]})
+    return np.concatenate(cms, axis=0), sea, hv, days(first), days(second)
 
 
 def prepare(fine_in: xr.Dataset, sm: xr.DataArray, coarse: Grid, proxies: Sequence[str],
@@ -243,16 +280,12 @@ def prepare(fine_in: xr.Dataset, sm: xr.DataArray, coarse: Grid, proxies: Sequen
     level = np.asarray(sm.transpose(TIME, LAT, LON).values, float)
     coarse_out, season, halves, pairs = {}, {}, {}, {}
     for p in proxies:
-        # one pass over the (possibly lazy, gap-filled) fine proxy: every reduction in one compute
-        da = fine_in[p].astype(np.float64).transpose(TIME, LAT, LON)
-        parts = (area_mean(da, coarse, min_valid_fraction=0.5), _season_mean(da),
-                 _season_mean(da, times[half == 0]), _season_mean(da, times[half == 1]),
-                 da.isel({TIME: sample}), da.isel({TIME: sample + lag}))
-        cm, sea, h0, h1, pa, pb = dask.compute(*parts)
-        coarse_out[(p, "daily")] = np.asarray(cm.values)
-        coarse_out[(p, "season")] = np.asarray(cm.groupby(f"{TIME}.year").mean(TIME).sel(year=years).values)
+        cm, sea, hv, pa, pb = _reduce(fine_in[p], coarse, years, half, sample, sample + lag)
+        coarse_out[(p, "daily")] = cm
+        cm_da = xr.DataArray(cm, dims=(TIME, "c_lat", "c_lon"), coords={TIME: times})
+        coarse_out[(p, "season")] = np.asarray(cm_da.groupby(f"{TIME}.year").mean(TIME).sel(year=years).values)
         season[p] = cell_anomaly(sea, coarse, 0.5)
-        halves[p] = (cell_anomaly(h0, coarse, 0.5), cell_anomaly(h1, coarse, 0.5))
+        halves[p] = (cell_anomaly(hv[0], coarse, 0.5), cell_anomaly(hv[1], coarse, 0.5))
         pairs[p] = tuple(np.asarray(cell_anomaly(x, coarse, 0.5).values, dtype=np.float32) for x in (pa, pb))
     first = fine_in[proxies[0]]
     lv = replicate(sm.astype(np.float64).transpose(TIME, LAT, LON), first)

@@ -34,7 +34,7 @@ import pandas as pd
 import xarray as xr
 
 from . import crossscale
-from .conventions import LAT, LON
+from .conventions import LAT, LON, TIME
 from .detail import (
     anomaly_features,
     cell_anomaly,
@@ -137,7 +137,10 @@ def fine_filled_inputs(fine: xr.Dataset, coarse_filled: xr.Dataset, window_days:
     grid = grid_for(fine, "fine")
     for name, da in fine.data_vars.items():
         if str(name).upper().startswith(("SMAP", "AMSR2", "FY3C", "ASCAT")):
-            out[name] = replicate(coarse_filled[name], grid).transpose(*da.dims).assign_attrs(da.attrs)
+            # lazy, block of days by block of days: a replicated season is 4 bytes × days × fine pixels
+            tc = da.chunks[da.dims.index(TIME)][0] if da.chunks is not None else 8
+            src = coarse_filled[name].chunk({TIME: int(tc)})
+            out[name] = replicate(src, grid).transpose(*da.dims).assign_attrs(da.attrs)
         elif str(name).upper().startswith("LST"):
             out[name] = fill_from_nearest_day(da, window_days)[0]
         elif str(name).upper() in COMPOSITE_INPUTS:
