@@ -168,15 +168,17 @@ def _fit(proxies: Sequence[np.ndarray], sm: np.ndarray, wetness: bool) -> np.nda
     return coef
 
 
-def _predict(proxies: Sequence[np.ndarray], level: np.ndarray, coef: np.ndarray, wetness: bool) -> np.ndarray:
-    out = np.zeros(np.broadcast_shapes(*(p.shape for p in proxies), level.shape))
+def _predict(proxies: Sequence, level, coef: np.ndarray, wetness: bool):
+    """Σ (a_k + b_k·level) x_k on ndarrays or (lazy) DataArrays; nothing allocated beyond the terms."""
+    out = None
     k = 0
-    for p in proxies:
-        out = out + coef[k] * p
+    for p in proxies:  # Python-float coefficients keep float32 inputs float32 (memory on `full`)
+        term = float(coef[k]) * p
         k += 1
         if wetness:
-            out = out + coef[k] * p * level
+            term = term + float(coef[k]) * p * level
             k += 1
+        out = term if out is None else out + term
     return out
 
 
@@ -236,7 +238,7 @@ def _reduce(da: xr.DataArray, coarse: Grid, years: np.ndarray, half: np.ndarray,
                     count[iy, h] += ok[m].sum(axis=0)
         for k, i in enumerate(idx):
             if i in want:
-                picked[int(i)] = v[k]
+                picked[int(i)] = v[k].astype(np.float32)
     coords = {"year": uy, LAT: da[LAT].values, LON: da[LON].values}
     with np.errstate(invalid="ignore", divide="ignore"):
         sea = xr.DataArray(total.sum(1) / count.sum(1), dims=("year", LAT, LON), coords=coords)
