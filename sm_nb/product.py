@@ -150,14 +150,22 @@ def fine_filled_inputs(fine: xr.Dataset, coarse_filled: xr.Dataset, window_days:
     return xr.Dataset(out, attrs=fine.attrs)
 
 
-def mid_grid_inputs(fine: xr.Dataset, coarse_filled: xr.Dataset, mid: Grid) -> xr.Dataset:
-    """The inputs on CLDAS's 0.0625° grid: auxiliaries averaged from the fine grid, microwave replicated."""
+def mid_grid_inputs(fine: xr.Dataset, coarse_filled: xr.Dataset, mid: Grid, block_days: int = 16) -> xr.Dataset:
+    """The inputs on CLDAS's 0.0625° grid: auxiliaries averaged from the fine grid, microwave replicated.
+
+    Computed now, ``block_days`` days at a time: the mid grid is small, and one compute over a
+    whole season of lazily gap-filled fine inputs would hold most of their blocks in memory.
+    """
     out = {}
     for name, da in fine.data_vars.items():
         if str(name).upper().startswith(("SMAP", "AMSR2", "FY3C", "ASCAT")):
             out[name] = replicate(coarse_filled[name], mid).transpose(*da.dims).assign_attrs(da.attrs)
+        elif TIME in da.dims:
+            parts = [area_mean(da.isel({TIME: slice(i, i + int(block_days))}), mid, min_valid_fraction=0.5).load()
+                     for i in range(0, da.sizes[TIME], int(block_days))]
+            out[name] = xr.concat(parts, TIME).transpose(*da.dims)
         else:
-            out[name] = area_mean(da, mid, min_valid_fraction=0.5).transpose(*da.dims)
+            out[name] = area_mean(da, mid, min_valid_fraction=0.5).load().transpose(*da.dims)
     return xr.Dataset(out)
 
 
