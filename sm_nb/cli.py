@@ -85,7 +85,7 @@ def add_downscale_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--start", default=None, help="first day (YYYY-MM-DD)")
     p.add_argument("--end", default=None, help="last day (YYYY-MM-DD)")
     p.add_argument("--variant", default="recommended",
-                   help="recommended (default: chosen without the truth), paper, bilinear, scaled or within-cell; "
+                   help="recommended (default: chosen without the truth), paper, bilinear, scaled, within-cell or cross-scale; "
                         "--inputs, --start and --end apply to the paper's method")
     p.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler (tcp://host:8786)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
