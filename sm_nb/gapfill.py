@@ -30,7 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import dask.array as dask_array
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -60,6 +62,43 @@ def _is_gappy(name: str) -> bool:
     return name.upper().split("_")[0] in GAPPY_INPUTS
 
 
+def _lag_dtype(window: int) -> type:
+    return np.int8 if window <= np.iinfo(np.int8).max else np.int16
+
+
+def _nearest_day_kernel(a: np.ndarray, years: np.ndarray, window: int, axis: int, want: str) -> np.ndarray:
+    """Nearest-day filling of one numpy block along ``axis`` (see :func:`fill_from_nearest_day`).
+
+    For every element, the index of the last observed day at or before it and of the first at or
+    after it (running maximum / minimum of the day index over observed days, within each year);
+    the nearer one within ``window`` days is taken, the earlier one on ties. O(days) whatever the
+    window, and one gather.
+    """
+    a = np.moveaxis(np.asarray(a), axis, 0)
+    years = np.asarray(years).ravel()
+    n = a.shape[0]
+    out = np.empty_like(a) if want == "value" else np.zeros(a.shape, _lag_dtype(window))
+    bounds = np.flatnonzero(years[1:] != years[:-1]) + 1
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, n], strict=True):
+        seg = a[lo:hi]
+        m = hi - lo
+        valid = ~np.isnan(seg)
+        day = np.arange(m, dtype=np.int32).reshape((m,) + (1,) * (a.ndim - 1))
+        prev = np.where(valid, day, np.int32(-2 * m - 2 * window - 2))
+        np.maximum.accumulate(prev, axis=0, out=prev)
+        nxt = np.where(valid, day, np.int32(2 * m + 2 * window + 2))[::-1]
+        nxt = np.minimum.accumulate(nxt, axis=0)[::-1]
+        d_prev, d_next = day - prev, nxt - day
+        use_prev = ~valid & (d_prev <= d_next) & (d_prev <= window)
+        use_next = ~valid & ~use_prev & (d_next <= window)
+        src = np.where(use_prev, prev, np.where(use_next, nxt, day))
+        if want == "value":
+            out[lo:hi] = np.take_along_axis(seg, src, axis=0)
+        else:
+            out[lo:hi] = src - day
+    return np.moveaxis(out, 0, axis)
+
+
 def fill_from_nearest_day(da: xr.DataArray, window_days: int = 3) -> tuple[xr.DataArray, xr.DataArray]:
     """Fill each gap with the same cell's value on the nearest day within ± ``window_days``.
 
@@ -74,29 +113,47 @@ def fill_from_nearest_day(da: xr.DataArray, window_days: int = 3) -> tuple[xr.Da
     Returns
     -------
     filled : DataArray
-        ``da`` with gaps filled (same dims, coords, attrs; ``comment`` says how).
-    lag : DataArray of int8 (same dims)
+        ``da`` with gaps filled (same dims, coords, attrs; ``comment`` says how); lazy when
+        ``da`` is dask-backed (one overlapping kernel per block of days, ± ``window_days`` of
+        halo, so memory stays bounded whatever the window).
+    lag : DataArray of int8 (int16 for windows over 127 days; same dims)
         Days between the value used and the day (negative: an earlier day, positive: a later
-        one; 0 where observed or still missing).
+        one; 0 where observed or still missing). The earlier day wins a tie.
     """
     if TIME not in da.dims:
         raise DataError(f"{da.name!r} has dims {tuple(da.dims)}; expected a 'time' dim to fill along")
     if int(window_days) != window_days or window_days < 0:
         raise DataError(f"window_days is {window_days!r}; expected a non-negative integer")
-    years = pd.DatetimeIndex(da[TIME].values).year
-    out, lag = da, xr.zeros_like(da, dtype=np.int8)
-    # offsets beyond the series' length bring nothing (and break dask's shift on short series)
-    for k in range(1, min(int(window_days), da.sizes[TIME] - 1) + 1):
-        for shift in (k, -k):  # shift(time=+k): the value of k days earlier
-            cand = da.shift({TIME: shift})
-            same_year = xr.DataArray(years == np.roll(years, shift), dims=TIME, coords={TIME: da[TIME]})
-            take = out.isnull() & cand.notnull() & same_year
-            out = out.where(~take, cand)
-            lag = lag.where(~take, np.int8(-shift))
+    years = np.asarray(pd.DatetimeIndex(da[TIME].values).year, np.int32)
+    axis = da.dims.index(TIME)
+    window = min(int(window_days), max(da.sizes[TIME] - 1, 0))  # offsets beyond the series bring nothing
+    if window == 0:
+        values, lags = da.data, (dask_array if isinstance(da.data, dask_array.Array) else np).zeros_like(
+            da.data, dtype=_lag_dtype(window))
+    elif isinstance(da.data, dask_array.Array):
+        shape = [1] * da.ndim
+        shape[axis] = -1
+        y = dask_array.from_array(years.reshape(shape),
+                                  chunks=tuple(c if i == axis else (1,) for i, c in enumerate(da.data.chunks)))
+        depth = {i: (window if i == axis else 0) for i in range(da.ndim)}
+        halo = dask_array.overlap.overlap(da.data, depth=depth, boundary="none")
+        halo_years = dask_array.overlap.overlap(y, depth=depth, boundary="none")
+
+        def lazy(want: str, dtype: Any) -> dask_array.Array:
+            blocks = dask_array.map_blocks(_nearest_day_kernel, halo, halo_years, window=window, axis=axis,
+                                           want=want, dtype=dtype)
+            return dask_array.overlap.trim_internal(blocks, depth, boundary="none")
+
+        values, lags = lazy("value", da.dtype), lazy("lag", _lag_dtype(window))
+    else:
+        values = _nearest_day_kernel(np.asarray(da.values), years, window, axis, "value")
+        lags = _nearest_day_kernel(np.asarray(da.values), years, window, axis, "lag")
+    out = da.copy(data=values)
     out.attrs = {**da.attrs, "comment": f"{da.attrs.get('comment', '')} gaps filled from the nearest day within "
                  f"±{int(window_days)} d (same cell)".strip()}
+    lag = da.copy(data=lags).rename(f"{da.name}_fill_lag")
     lag.attrs = {"units": "day", "long_name": f"offset of the day used to fill {da.name}"}
-    return out.rename(da.name), lag.rename(f"{da.name}_fill_lag")
+    return out.rename(da.name), lag
 
 
 def fill_inputs(inputs: xr.Dataset, window_days: int = 3, composite_window_days: int = 16

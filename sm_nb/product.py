@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import dask
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -58,9 +59,9 @@ from .grids import Grid, grid_for
 from .resample import area_mean, replicate
 from .selection import train_combination
 
-__all__ = ["GapFilled", "gap_filled_coarse", "fine_filled_inputs", "Variant", "mid_grid_inputs",
+__all__ = ["GapFilled", "gap_filled_coarse", "fine_filled_inputs", "keep_in_memory", "Variant", "mid_grid_inputs",
            "scaled_anomaly_variant", "within_cell_variant", "cross_scale_variant", "choose_without_truth",
-           "skill_by_provenance", "VARIANTS"]
+           "candidates", "skill_by_provenance", "VARIANTS"]
 
 #: names of the fine products, in the order of the tables
 VARIANTS = {
@@ -72,6 +73,12 @@ VARIANTS = {
     "cross-scale": "gap-filled coarse NN bilinear + λ × proxy anomalies × sensitivities fitted between 0.25° cells "
                    "(design chosen by cross-scale validation × reliability)",
 }
+
+#: fields up to this size (bytes) are computed once and kept in memory (demo, mini); larger ones
+#: (``full``) stay lazy and are recomputed block of days by block of days where they are used
+IN_MEMORY_BYTES = 2 * 1024**3
+#: fine inputs that are filled from other days (costly to recompute): LST and the composites
+FILLED_AUXILIARIES = ("LST", *COMPOSITE_INPUTS)
 
 
 @dataclass
@@ -148,6 +155,16 @@ def fine_filled_inputs(fine: xr.Dataset, coarse_filled: xr.Dataset, window_days:
         else:
             out[name] = da
     return xr.Dataset(out, attrs=fine.attrs)
+
+
+def keep_in_memory(ds: xr.Dataset, prefixes: Sequence[str], budget: int = IN_MEMORY_BYTES) -> xr.Dataset:
+    """The lazy variables of ``ds`` whose names start with one of ``prefixes``, computed together
+    once and kept in memory when they fit in ``budget`` bytes; ``ds`` unchanged otherwise."""
+    names = [n for n in ds.data_vars if str(n).upper().startswith(tuple(prefixes)) and ds[n].chunks is not None]
+    if not names or sum(ds[n].nbytes for n in names) > budget:
+        return ds
+    computed = dask.compute(*[ds[n] for n in names])
+    return ds.assign(dict(zip(names, computed, strict=True)))
 
 
 def mid_grid_inputs(fine: xr.Dataset, coarse_filled: xr.Dataset, mid: Grid, block_days: int = 16) -> xr.Dataset:
@@ -258,6 +275,15 @@ def cross_scale_variant(fine_in: xr.Dataset, coarse_sm: xr.DataArray, coarse: Gr
                  "skill_up": float(fit["skill_up"]), "reliability": float(fit["reliability"]),
                  "design": best.label, "coef": np.asarray(fit["coef"]), "designs": table}
     return Variant("cross-scale", sm, VARIANTS["cross-scale"], selection)
+
+
+def candidates(inputs: Sequence[str]) -> list[str]:
+    """The variants :func:`choose_without_truth` chooses among for a network on ``inputs``:
+    ``bilinear`` and ``cross-scale`` when a proxy of :data:`sm_nb.crossscale.DESIGNS` is among
+    the inputs, else the CLDAS-referenced ``scaled`` and ``within-cell`` (the fallback rule)."""
+    if any(all(p in inputs for p in d.proxies) for d in crossscale.DESIGNS):
+        return ["bilinear", "cross-scale"]
+    return ["bilinear", "scaled", "within-cell"]
 
 
 def choose_without_truth(variants: Sequence[Variant]) -> pd.DataFrame:

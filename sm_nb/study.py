@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import dask
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -348,21 +349,35 @@ class Study:
                                          window_days, mask=self.land("coarse"))
 
     def fine_variants(self, filled: product.GapFilled, paper: xr.DataArray | None = None,
-                      window_days: int = 3, random_state: int | None = None) -> dict[str, product.Variant]:
+                      window_days: int = 3, random_state: int | None = None, which: Sequence[str] | None = None,
+                      load: bool | None = None) -> dict[str, product.Variant]:
         """The fine products of :data:`sm_nb.product.VARIANTS` from a gap-filled coarse product.
 
-        ``paper``: the paper's downscaled field (:meth:`downscale`), added unchanged. The variants'
+        ``paper``: the paper's downscaled field (:meth:`downscale`), added unchanged. The
         CLDAS-referenced variants are shrunk against CLDAS at 0.0625°; the cross-scale variant (when
         a proxy is among the inputs) is fitted on the coarse NN; the recommendation is
         :func:`sm_nb.product.choose_without_truth` (never the truth).
+
+        Parameters
+        ----------
+        which : list of str, optional
+            The variants to make (default: every one of :data:`sm_nb.product.VARIANTS` but
+            ``paper``, which comes from ``paper``).
+        load : bool, optional
+            Compute the variants now, together (their common inputs once), and keep them in
+            memory as float32; default: when they fit in :data:`sm_nb.product.IN_MEMORY_BYTES`
+            (demo: yes; ``full``: no, they stay lazy and are computed block of days by block).
         """
+        names_all = [k for k in product.VARIANTS if k != "paper"]
+        which = names_all if which is None else list(which)
+        unknown = [w for w in which if w not in names_all]
+        if unknown:
+            raise ConfigError(f"variants {unknown} unknown; expected some of {names_all}")
         network = filled.results["all inputs"]
         names = list(network.inputs)
         fine_obs = self.inputs(names, "fine")
-        fine_in = product.fine_filled_inputs(fine_obs, filled.filled, window_days)
-        cldas = self.open("cldas_sm")["sm"].sel({TIME: self.days}).astype(np.float64)
-        mid = grid_for(cldas, "cldas")
-        mid_in = product.mid_grid_inputs(fine_in, filled.filled, mid)
+        fine_in = product.keep_in_memory(product.fine_filled_inputs(fine_obs, filled.filled, window_days),
+                                         product.FILLED_AUXILIARIES)
         coarse, fine = self.area.coarse, self.area.grid("fine")
         land = self.land("fine")
         out: dict[str, product.Variant] = {}
@@ -370,17 +385,31 @@ class Study:
             out["paper"] = product.Variant("paper", paper, product.VARIANTS["paper"])
         from .detail import compose
 
-        out["bilinear"] = product.Variant("bilinear", compose(filled.sm, fine, coarse=coarse).where(land),
-                                          product.VARIANTS["bilinear"], {"alpha": 0.0, "heldout_skill": 0.0})
-        v = product.scaled_anomaly_variant(network, fine_in, mid_in, cldas, filled.sm, coarse, fine)
-        out["scaled"] = product.Variant(v.name, v.sm.where(land), v.description, v.selection)
-        aux = [n for n in names if not n.upper().startswith(("SMAP", "AMSR2", "FY3C", "ASCAT"))]
-        rs = self.seed if random_state is None else random_state
-        v = product.within_cell_variant(fine_in, mid_in, cldas, filled.sm, coarse, fine, aux, random_state=rs)
-        out["within-cell"] = product.Variant(v.name, v.sm.where(land), v.description, v.selection)
-        if any(all(p in fine_in for p in d.proxies) for d in crossscale.DESIGNS):
+        if "bilinear" in which:
+            out["bilinear"] = product.Variant("bilinear", compose(filled.sm, fine, coarse=coarse).where(land),
+                                              product.VARIANTS["bilinear"], {"alpha": 0.0, "heldout_skill": 0.0})
+        if "scaled" in which or "within-cell" in which:
+            cldas = self.open("cldas_sm")["sm"].sel({TIME: self.days}).astype(np.float64)
+            mid = grid_for(cldas, "cldas")
+            mid_in = product.mid_grid_inputs(fine_in, filled.filled, mid)
+        if "scaled" in which:
+            v = product.scaled_anomaly_variant(network, fine_in, mid_in, cldas, filled.sm, coarse, fine)
+            out["scaled"] = product.Variant(v.name, v.sm.where(land), v.description, v.selection)
+        if "within-cell" in which:
+            aux = [n for n in names if not n.upper().startswith(("SMAP", "AMSR2", "FY3C", "ASCAT"))]
+            rs = self.seed if random_state is None else random_state
+            v = product.within_cell_variant(fine_in, mid_in, cldas, filled.sm, coarse, fine, aux, random_state=rs)
+            out["within-cell"] = product.Variant(v.name, v.sm.where(land), v.description, v.selection)
+        if "cross-scale" in which and any(all(p in fine_in for p in d.proxies) for d in crossscale.DESIGNS):
             v = product.cross_scale_variant(fine_in, filled.sm, coarse, fine)
             out["cross-scale"] = product.Variant(v.name, v.sm.where(land), v.description, v.selection)
+        made = [k for k in out if k != "paper"]
+        if load is None:
+            load = sum(4 * out[k].sm.size for k in made) <= product.IN_MEMORY_BYTES
+        if load and made:
+            values = dask.compute(*[out[k].sm.astype(np.float32) for k in made])
+            for k, v in zip(made, values, strict=True):
+                out[k].sm = v
         return out
 
     def product(self, variant: str = "recommended", output: str | Path | None = None, progress: bool = False,
@@ -396,6 +425,9 @@ class Study:
         output : path, optional
             Zarr store written atomically, block of days after block of days.
 
+        Only the variants the recommendation chooses among (:func:`sm_nb.product.candidates`)
+        and ``variant`` are made.
+
         Returns
         -------
         (Dataset, DataFrame)
@@ -410,9 +442,15 @@ class Study:
         paper = None
         if variant == "paper":
             paper = self.downscale(filled.results["all inputs"])["sm"]
-        variants = self.fine_variants(filled, paper=paper, window_days=window_days, random_state=random_state)
+        which = product.candidates(list(filled.results["all inputs"].inputs))
+        which += [variant] if variant not in (*which, "recommended", "paper") else []
+        variants = self.fine_variants(filled, paper=paper, window_days=window_days, random_state=random_state,
+                                      which=which)
         choice = product.choose_without_truth([v for k, v in variants.items() if k != "paper"])
         name = str(choice.index[choice["recommended"]][0]) if variant == "recommended" else variant
+        if name not in variants:
+            raise ConfigError(f"variant {name!r} needs one of the proxies of sm_nb.crossscale.DESIGNS (NSDSI, NDVI, "
+                              f"LST) among the network's inputs {list(filled.results['all inputs'].inputs)}")
         fine = self.area.grid("fine")
         land = self.land("fine")
         sm = variants[name].sm.astype(np.float32).chunk({TIME: self.area.time_chunk, "lat": -1, "lon": -1})

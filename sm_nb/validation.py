@@ -324,18 +324,26 @@ _SUMS = ("valid", "n", "sx", "sy", "sxx", "syy", "sxy", "sd", "sdd", "ax", "ay",
 
 def _block_sums(p: np.ndarray, t: np.ndarray, valid: np.ndarray, fy: int, fx: int, need: float,
                 acc: dict[str, Any]) -> None:
-    """Add one block of days to the running sums of one product (float64 numpy)."""
+    """Add one block of days to the running sums of one product (float64 numpy).
+
+    Per-day sums and dot products (no squared temporaries): the daily spatial r from them, the
+    pooled sums as their totals."""
     pv, tv = np.where(valid, p, 0.0), np.where(valid, t, 0.0)
-    d = pv - tv
-    acc["n"] += valid.sum()
-    for key, v in (("sx", pv), ("sy", tv), ("sxx", pv * pv), ("syy", tv * tv), ("sxy", pv * tv), ("sd", d), ("sdd", d * d)):
+    nt = pv.shape[0]
+    flat_p, flat_t = pv.reshape(nt, -1), tv.reshape(nt, -1)
+    nd = np.count_nonzero(valid.reshape(nt, -1), axis=1).astype(np.float64)
+    sp, st = flat_p.sum(axis=1), flat_t.sum(axis=1)
+    spp, stt, spt = (np.einsum("ij,ij->i", a, b) for a, b in ((flat_p, flat_p), (flat_t, flat_t), (flat_p, flat_t)))
+    d = (flat_p - flat_t).ravel()
+    acc["n"] += nd.sum()
+    for key, v in (("sx", sp), ("sy", st), ("sxx", spp), ("syy", stt), ("sxy", spt)):
         acc[key] += v.sum()
+    acc["sd"] += d.sum()
+    acc["sdd"] += float(np.dot(d, d))
     # daily spatial correlation over the valid pixels
-    nd = valid.sum(axis=(1, 2)).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mp, mt = pv.sum(axis=(1, 2)) / nd, tv.sum(axis=(1, 2)) / nd
-        cp, ct = np.where(valid, p - mp[:, None, None], 0.0), np.where(valid, t - mt[:, None, None], 0.0)
-        r = (cp * ct).sum(axis=(1, 2)) / np.sqrt((cp * cp).sum(axis=(1, 2)) * (ct * ct).sum(axis=(1, 2)))
+        mp, mt = sp / nd, st / nd
+        r = (spt - nd * mp * mt) / np.sqrt((spp - nd * mp * mp) * (stt - nd * mt * mt))
     acc["r_daily"].extend(r[(nd >= 3) & np.isfinite(r)].tolist())
     # within-coarse-cell anomalies over the valid pixels of each cell
     cnt = block_sum(valid, fy, fx).astype(np.float64)
@@ -343,10 +351,13 @@ def _block_sums(p: np.ndarray, t: np.ndarray, valid: np.ndarray, fy: int, fx: in
         ap = pv - block_repeat(block_sum(pv, fy, fx) / cnt, fy, fx)
         at = tv - block_repeat(block_sum(tv, fy, fx) / cnt, fy, fx)
     keep = valid & (block_repeat(cnt, fy, fx) >= need)
-    ap, at = np.where(keep, ap, 0.0), np.where(keep, at, 0.0)
-    acc["an"] += keep.sum()
-    for key, v in (("ax", ap * ap), ("ay", at * at), ("axy", ap * at), ("add", (ap - at) ** 2)):
-        acc[key] += v.sum()
+    ap, at = np.where(keep, ap, 0.0).ravel(), np.where(keep, at, 0.0).ravel()
+    acc["an"] += np.count_nonzero(keep)
+    acc["ax"] += float(np.dot(ap, ap))
+    acc["ay"] += float(np.dot(at, at))
+    acc["axy"] += float(np.dot(ap, at))
+    ap -= at
+    acc["add"] += float(np.dot(ap, ap))
 
 
 def truth_skill(products: Mapping[str, xr.DataArray], truth: xr.DataArray, coarse: xr.DataArray | Grid,

@@ -42,6 +42,36 @@ def test_fill_from_nearest_day_takes_the_nearest_and_flags_it():
     assert np.isnan(gapfill.fill_from_nearest_day(two, 3)[0].values[1])
 
 
+
+def _fill_by_offsets(v: np.ndarray, years: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The definition, offset by offset (earlier day first): the reference for the kernel."""
+    out, lag = v.copy(), np.zeros(v.shape, int)
+    for t in range(v.shape[0]):
+        for k in range(1, window + 1):
+            got = False
+            for s in (t - k, t + k):
+                if not got and 0 <= s < v.shape[0] and years[s] == years[t]:
+                    take = np.isnan(out[t]) & ~np.isnan(v[s])
+                    out[t][take], lag[t][take] = v[s][take], s - t
+            if not np.isnan(out[t]).any():
+                break
+    return out, lag
+
+
+@pytest.mark.parametrize("window", [1, 3, 16])
+def test_fill_kernel_equals_the_offset_definition_on_numpy_and_dask(window):
+    rng = np.random.default_rng(window)
+    days = pd.DatetimeIndex([*pd.date_range("2017-11-01", periods=30), *pd.date_range("2018-04-01", periods=25)])
+    v = rng.normal(size=(days.size, 4, 5))
+    v[rng.random(v.shape) < 0.7] = np.nan  # gaps of every length, some cells never observed
+    v[:, 0, 0] = np.nan
+    want, want_lag = _fill_by_offsets(v, days.year.values, window)
+    da = xr.DataArray(v, coords={"time": days}, dims=("time", "lat", "lon"), name="LST")
+    for arr in (da, da.chunk({"time": 4, "lat": 2}), da.transpose("lat", "time", "lon").chunk({"time": 7})):
+        out, lag = gapfill.fill_from_nearest_day(arr, window)
+        np.testing.assert_array_equal(out.transpose("time", "lat", "lon").values, want)
+        np.testing.assert_array_equal(lag.transpose("time", "lat", "lon").values, want_lag)
+
 def test_family_drops_each_gappy_input_and_keeps_auxiliaries():
     fam = gapfill.family(["SMAP_TBV_A", "AMSR2_TBH_D", "LST", "NDVI", "DEM"])
     assert fam["all inputs"] == ("SMAP_TBV_A", "AMSR2_TBH_D", "LST", "NDVI", "DEM")
