@@ -70,7 +70,7 @@ def _hidden(theta: np.ndarray, x: np.ndarray, hidden_units: int):
 
 def forward(theta: np.ndarray, x: np.ndarray, hidden_units: int, chunk_size: int = 65536) -> np.ndarray:
     """Network output (scaled units) for scaled inputs ``x`` (sample, feature), in row chunks."""
-    out = np.empty(x.shape[0])
+    out = np.empty(x.shape[0], dtype=x.dtype)
     for start in range(0, x.shape[0], chunk_size):
         a, w2, b2 = _hidden(theta, x[start : start + chunk_size], hidden_units)
         out[start : start + chunk_size] = a @ w2 + b2

@@ -108,13 +108,13 @@ def _slim(est: Any) -> Any:
     return slim
 
 
-def _predict_block(*arrays: np.ndarray, net: Any) -> np.ndarray:
+def _predict_block(*arrays: np.ndarray, net: Any, precision: str = "float64") -> np.ndarray:
     """NN output for one block; NaN where any input is NaN (never a fill)."""
-    x = np.stack([np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays], axis=1)
+    x = np.stack([np.asarray(a, dtype=precision).reshape(-1) for a in arrays], axis=1)
     ok = np.isfinite(x).all(axis=1)
     out = np.full(x.shape[0], np.nan, dtype=np.float32)
     if ok.any():
-        out[ok] = net.predict(x[ok])
+        out[ok] = net.predict(x[ok]) if precision == "float64" else net.predict(x[ok], precision=precision)
     return out.reshape(arrays[0].shape)
 
 
@@ -163,7 +163,8 @@ def _block_chunks(chunks: Mapping[str, int] | None, shape: tuple[int, int, int],
 
 
 def apply_network(model: Any, inputs: xr.Dataset, *, model_inputs: Sequence[str] | None = None,
-                  chunks: Mapping[str, int] | None = None, time_chunk: int = 8) -> xr.Dataset:
+                  chunks: Mapping[str, int] | None = None, time_chunk: int = 8,
+                  precision: str = "float64") -> xr.Dataset:
     """Apply a fitted network to an input cube on any grid, lazily (dask).
 
     Parameters
@@ -181,6 +182,9 @@ def apply_network(model: Any, inputs: xr.Dataset, *, model_inputs: Sequence[str]
         4·10⁶ pixel-days per block).
     time_chunk : int
         Days per block when ``chunks`` does not say.
+    precision : {"float64", "float32"}
+        Arithmetic of the forward pass (:meth:`sm_nb.nn.LMRegressor.predict`); the output is
+        float32 either way. The paper's product uses float64; the 1 km variants float32.
 
     Returns
     -------
@@ -207,7 +211,7 @@ def apply_network(model: Any, inputs: xr.Dataset, *, model_inputs: Sequence[str]
     shape = (ds.sizes[TIME], ds.sizes[LAT], ds.sizes[LON])
     blocks = _block_chunks(chunks, shape, time_chunk)
     arrays = [ds[n].chunk(blocks) for n in order]
-    sm = xr.apply_ufunc(_predict_block, *arrays, kwargs={"net": _slim(est)}, dask="parallelized",
+    sm = xr.apply_ufunc(_predict_block, *arrays, kwargs={"net": _slim(est), "precision": precision}, dask="parallelized",
                         output_dtypes=[np.float32])
     sm.attrs = cf_attrs("sm", long_name="NN soil moisture", coverage_content_type="modelResult")
     space = (LAT, LON)

@@ -159,11 +159,12 @@ def fine_filled_inputs(fine: xr.Dataset, coarse_filled: xr.Dataset, window_days:
 
 def keep_in_memory(ds: xr.Dataset, prefixes: Sequence[str], budget: int = IN_MEMORY_BYTES) -> xr.Dataset:
     """The lazy variables of ``ds`` whose names start with one of ``prefixes``, computed together
-    once and kept in memory when they fit in ``budget`` bytes; ``ds`` unchanged otherwise."""
+    once and kept in memory (``dask.persist``: still dask arrays, so what is built on them stays
+    lazy and parallel) when they fit in ``budget`` bytes; ``ds`` unchanged otherwise."""
     names = [n for n in ds.data_vars if str(n).upper().startswith(tuple(prefixes)) and ds[n].chunks is not None]
     if not names or sum(ds[n].nbytes for n in names) > budget:
         return ds
-    computed = dask.compute(*[ds[n] for n in names])
+    computed = dask.persist(*[ds[n] for n in names])
     return ds.assign(dict(zip(names, computed, strict=True)))
 
 
@@ -218,7 +219,7 @@ def scaled_anomaly_variant(network: ExperimentResult, fine_in: xr.Dataset, mid_i
     pred_anom = cell_anomaly(mid_pred, coarse)
     obs_anom = cell_anomaly(cldas_mid.where(mid_pred.notnull()).astype(np.float64), coarse)
     fit = _halves(obs_anom, pred_anom, coarse)
-    fine_pred = apply_network(network, fine_in[names])["sm"].astype(np.float64)
+    fine_pred = apply_network(network, fine_in[names], precision="float32")["sm"].astype(np.float64)
     sm = compose(coarse_sm, fine, cell_anomaly(fine_pred, coarse), fit["alpha"], coarse)
     return Variant("scaled", sm, VARIANTS["scaled"], fit)
 
@@ -246,13 +247,13 @@ def within_cell_variant(fine_in: xr.Dataset, mid_in: xr.Dataset, cldas_mid: xr.D
     # from other cells than the training ones
     res = train_combination(feats_mid, obs, hidden_units=hidden_units, n_restarts=n_restarts,
                             max_train_samples=max_train_samples, cv_folds=2, random_state=random_state,
-                            cv_block=8)
+                            cv_block=8, score=False)  # only its predictions are used
     heldout = cell_anomaly(res.cv_prediction.astype(np.float64), coarse, min_valid_fraction=0.0)
     fit = {**shrinkage(heldout.values, obs.where(heldout.notnull()).values)}
     fit["heldout_skill"] = fit["skill"]  # β from out-of-fold predictions: one parameter, 10⁵ samples
     names = list(feats_mid.data_vars)
     feats_fine = clamp_to_training(anomaly_features(fine_in[list(aux)], coarse, coarse_sm), res.model, names)
-    d_fine = apply_network(res.model, feats_fine, model_inputs=names)["sm"].astype(np.float64)
+    d_fine = apply_network(res.model, feats_fine, model_inputs=names, precision="float32")["sm"].astype(np.float64)
     sm = compose(coarse_sm, fine, d_fine, fit["alpha"], coarse)
     fit["network"] = res
     return Variant("within-cell", sm, VARIANTS["within-cell"], fit)

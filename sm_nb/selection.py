@@ -218,7 +218,7 @@ def params_of(hidden_units: Any = 10, n_restarts: Any = 4, max_train_samples: An
 def train_combination(inputs: xr.Dataset, target: xr.DataArray, *, hidden_units: int = 10, n_restarts: int = 4,
                       max_train_samples: int | None = 20000, cv_folds: int = 3, random_state: int = 0,
                       progress: bool = False, provenance: dict[str, Any] | None = None,
-                      cv_block: int = CV_BLOCK) -> ExperimentResult:
+                      cv_block: int = CV_BLOCK, score: bool = True) -> ExperimentResult:
     """Train the network on one input combination and score it against the target (paper §3.1, §3.2).
 
     Parameters
@@ -246,6 +246,9 @@ def train_combination(inputs: xr.Dataset, target: xr.DataArray, *, hidden_units:
         Extra attributes recorded on the result (a Study adds config, seed and fingerprint).
     cv_block : int
         Edge of a cross-validation block in grid cells (default :data:`CV_BLOCK`).
+    score : bool
+        Compute the quality index (step 5); ``False`` (a network used only for its predictions,
+        e.g. :func:`sm_nb.product.within_cell_variant`) leaves ``quality``/``cv_quality`` empty.
 
     Returns
     -------
@@ -274,7 +277,7 @@ def train_combination(inputs: xr.Dataset, target: xr.DataArray, *, hidden_units:
     """
     names = _check_inputs(inputs, target)
     params = params_of(hidden_units, n_restarts, max_train_samples, cv_folds, random_state, cv_block)
-    r = _run(inputs, target, names, params, progress, provenance)
+    r = _run(inputs, target, names, params, progress, provenance, score)
     return ExperimentResult(
         inputs=names, model=r["model"], prediction=r["prediction"], quality=r["quality"],
         cv_prediction=r["cv_prediction"], cv_quality=r["cv_quality"], counts=r["counts"],
@@ -284,7 +287,7 @@ def train_combination(inputs: xr.Dataset, target: xr.DataArray, *, hidden_units:
 
 
 def _run(inputs: xr.Dataset, target: xr.DataArray, names: tuple[str, ...], params: dict, progress: bool,
-         extra: dict[str, Any] | None) -> dict[str, Any]:
+         extra: dict[str, Any] | None, score: bool = True) -> dict[str, Any]:
     """Train, predict and score one combination; the pieces that are cached."""
     t_start = time.perf_counter()
     label = " + ".join(names)
@@ -315,8 +318,8 @@ def _run(inputs: xr.Dataset, target: xr.DataArray, names: tuple[str, ...], param
         model, train_time = _fit(x_all[rows], y_all[rows], names, label, "", params, _int_seed(seed, 1), progress)
         pred = table.unstack(_predict(model, x_all, label, "").astype(np.float32), name="sm_nn", attrs={
             **attrs, "long_name": "NN soil moisture (in-sample: trained on a subset of all pixels and days)"})
-        quality = _score(pred, target)
-        quality.attrs.update(prov, evaluation="all data (paper section 3.1)")
+        quality = _score(pred, target) if score else xr.Dataset()
+        quality.attrs.update(prov, evaluation="all data (paper section 3.1)" if score else "not scored")
 
         cv_pred = fold_map = cv_quality = None
         t_cv = time.perf_counter()
@@ -335,8 +338,9 @@ def _run(inputs: xr.Dataset, target: xr.DataArray, names: tuple[str, ...], param
                 **attrs, "long_name": "NN soil moisture, out-of-fold (spatial block cross-validation)"})
             fold_map = xr.DataArray(fmap, coords={LAT: template[LAT], LON: template[LON]}, dims=(LAT, LON),
                                     name="cv_fold", attrs={"units": "1", "long_name": "cross-validation fold"})
-            cv_quality = _score(cv_pred, target)
-            cv_quality.attrs.update(prov, evaluation="out-of-fold, spatial block cross-validation (beyond the paper)")
+            cv_quality = _score(cv_pred, target) if score else xr.Dataset()
+            cv_quality.attrs.update(prov, evaluation="out-of-fold, spatial block cross-validation (beyond the paper)"
+                                    if score else "not scored")
     cv_time = time.perf_counter() - t_cv
     return {"model": model, "prediction": pred, "quality": quality, "cv_prediction": cv_pred,
             "cv_quality": cv_quality, "cv_fold_map": fold_map, "counts": counts,

@@ -151,7 +151,7 @@ def station_table(products: Mapping[str, xr.DataArray], obs: xr.DataArray, min_n
     o = obs.reset_coords(drop=True)
     rows = []
     for label, da in products.items():
-        at = sample_at_stations(da, obs)
+        at = sample_at_stations(da, obs).load()  # small (station, time): sampled once, not once per statistic
         at, oo = xr.align(at.astype(np.float64), o.astype(np.float64), join="inner")
         if at.sizes[TIME] == 0:
             raise DataError(f"product {label!r} shares no day with the stations ({obs[TIME].size} station days)")
@@ -277,7 +277,7 @@ def gauge_series(gauges: xr.Dataset, products: Mapping[str, xr.DataArray], varia
         raise DataError(f"gauges lack {variable!r}; they have {sorted(gauges.data_vars)}")
     out = {variable: gauges[variable].reset_coords(drop=True)}
     for label, da in products.items():
-        out[label] = sample_at_stations(da, gauges).reindex({TIME: gauges[TIME].values})
+        out[label] = sample_at_stations(da, gauges).reindex({TIME: gauges[TIME].values}).load()  # small series
     return xr.Dataset(out).assign_coords({LAT: (STATION, gauges[LAT].values), LON: (STATION, gauges[LON].values)})
 
 

@@ -190,11 +190,11 @@ def test_interrupted_write_leaves_nothing(net, fine_inputs, tmp_path, monkeypatc
     calls = {"n": 0}
     real = D._predict_block
 
-    def failing(*arrays, net):
+    def failing(*arrays, **kw):
         calls["n"] += 1
         if calls["n"] > 2:
             raise RuntimeError("disk full")
-        return real(*arrays, net=net)
+        return real(*arrays, **kw)
 
     monkeypatch.setattr(D, "_predict_block", failing)
     with dask.config.set(scheduler="synchronous"), pytest.raises(RuntimeError, match="disk full"):

@@ -330,3 +330,14 @@ def test_bad_parameters(data, param, value, match):
 def test_bad_initial_weights(data):
     with pytest.raises(ConfigError, match=r"weights has shape \(3,\); expected \(25,\)"):
         LMRegressor(hidden_units=6)._fit_from_weights(*data, np.zeros(3))
+
+
+def test_float32_forward_agrees_with_float64_to_float32_rounding(fitted, data):
+    x, y = data
+    p64 = fitted.predict(x)
+    p32 = fitted.predict(x, precision="float32")
+    scale = float(np.ptp(y))
+    diff = np.abs(p32 - p64).max() / scale
+    assert 0 < diff < 1e-5, diff  # float32 arithmetic, not a copy of the float64 result
+    with pytest.raises(ConfigError, match="precision"):
+        fitted.predict(x, precision="float16")

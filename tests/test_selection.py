@@ -312,3 +312,13 @@ def test_single_additions_ranks_the_paper_table5():
     assert spatial["rank_paper"].idxmin() == "DEM"
     with pytest.raises(DataError, match="table lacks the row"):
         paper.single_additions(sbs, ["SMAP_TBV_A"], ["NDVI"])
+
+
+def test_unscored_training_gives_the_same_predictions_and_no_quality(study):
+    ds, target = study.inputs(TWO), study.target()
+    kw = {"hidden_units": 3, "n_restarts": 1, "cv_folds": 2}
+    scored = selection.train_combination(ds, target, **kw)
+    bare = selection.train_combination(ds, target, score=False, **kw)
+    xr.testing.assert_identical(scored.prediction, bare.prediction)
+    xr.testing.assert_identical(scored.cv_prediction, bare.cv_prediction)
+    assert "rho_spatial" in scored.quality and not bare.quality.data_vars and not bare.cv_quality.data_vars
