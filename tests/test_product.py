@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from sm_nb import detail, gapfill, product
-from sm_nb.exceptions import DataError
+from sm_nb.exceptions import ConfigError, DataError
 
 FAST = {"hidden_units": 4, "n_restarts": 1, "cv_folds": 2}
 
@@ -125,6 +125,24 @@ def test_fine_variants_cover_land_and_recommend_one_without_the_truth(study, fil
         assert cov >= 0.9, f"{name} covers {cov:.1%} of land pixel-days"
         assert float(sm.min()) >= 0 and float(sm.max()) <= 1
 
+    # kept in memory (mini fits), float32, the same values as made lazily
+    lazy = study.fine_variants(filled, which=["cross-scale"], load=False)["cross-scale"].sm
+    assert lazy.chunks is not None and variants["cross-scale"].sm.chunks is None
+    np.testing.assert_allclose(variants["cross-scale"].sm.values, lazy.values, atol=1e-7)
+
+
+def test_product_makes_only_the_candidates_and_the_asked_variant(study, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("a variant that is neither a candidate nor asked for was made")
+
+    monkeypatch.setattr(product, "within_cell_variant", never)
+    ds, choice = study.product("recommended", **FAST)
+    assert set(choice.index) == {"bilinear", "cross-scale"} and ds.attrs["variant"] == "cross-scale"
+    assert {"sm", "provenance", "coverage"} <= set(ds.data_vars)
+    ds, choice = study.product("scaled", **FAST)
+    assert ds.attrs["variant"] == "scaled" and ds.attrs["recommended_without_truth"] == "cross-scale"
+    with pytest.raises(ConfigError, match="unknown"):
+        study.fine_variants(study.gap_filled(**FAST), which=["nope"])
 
 # ------------------------------------------------------------------------------ shrinkage
 @pytest.mark.parametrize("alpha", [0.3, 0.5, 0.9])
