@@ -326,8 +326,7 @@ def _block_sums(p: np.ndarray, t: np.ndarray, valid: np.ndarray, fy: int, fx: in
                 acc: dict[str, Any]) -> None:
     """Add one block of days to the running sums of one product (float64 numpy).
 
-    Per-day sums and dot products (no squared temporaries): the daily spatial r from them, the
-    pooled sums as their totals."""
+    Per-day sums and dot products (no squared temporaries); the pooled sums are their totals."""
     pv, tv = np.where(valid, p, 0.0), np.where(valid, t, 0.0)
     nt = pv.shape[0]
     flat_p, flat_t = pv.reshape(nt, -1), tv.reshape(nt, -1)
@@ -340,10 +339,14 @@ def _block_sums(p: np.ndarray, t: np.ndarray, valid: np.ndarray, fy: int, fx: in
         acc[key] += v.sum()
     acc["sd"] += d.sum()
     acc["sdd"] += float(np.dot(d, d))
-    # daily spatial correlation over the valid pixels
+    # daily spatial correlation over the valid pixels, from centred values: a constant day
+    # (e.g. a replicated product inside one coarse cell) has exactly zero variance and no r
     with np.errstate(invalid="ignore", divide="ignore"):
         mp, mt = sp / nd, st / nd
-        r = (spt - nd * mp * mt) / np.sqrt((spp - nd * mp * mp) * (stt - nd * mt * mt))
+        flat_ok = valid.reshape(nt, -1)
+        cp = np.where(flat_ok, flat_p - mp[:, None], 0.0)
+        ct = np.where(flat_ok, flat_t - mt[:, None], 0.0)
+        r = np.einsum("ij,ij->i", cp, ct) / np.sqrt(np.einsum("ij,ij->i", cp, cp) * np.einsum("ij,ij->i", ct, ct))
     acc["r_daily"].extend(r[(nd >= 3) & np.isfinite(r)].tolist())
     # within-coarse-cell anomalies over the valid pixels of each cell
     cnt = block_sum(valid, fy, fx).astype(np.float64)
