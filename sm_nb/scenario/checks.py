@@ -274,12 +274,16 @@ def physics_checks(open_fn: Callable[[str], xr.Dataset], anomaly_days: int = 31)
     ], ignore_index=True)
     t["expectations"] = compare_expectations(pd.concat([t["tb_ranges"], t["sigma40_ranges"], t["fine_ranges"]], ignore_index=True))
     products = {**tbs, "ascat_sigma40": ascat, **{n: open_fn(n) for n in ("smap_sm", "amsr2_sm", "fy3c_sm")}}
+    # product grids are coarse: read each product once (demo/mini), regrid the truth once per grid
+    products = {n: ds.load() if ds.nbytes < 1e9 else ds for n, ds in products.items()}
+    regridded: dict = {}
     windows = (0, anomaly_days)
     t["channel_sm_correlation"] = pd.concat(
-        [channel_sm_correlation(ds, truth, product=n, anomaly_days=w) for w in windows for n, ds in products.items()],
+        [channel_sm_correlation(ds, truth, product=n, anomaly_days=w, regridded=regridded)
+         for w in windows for n, ds in products.items()],
         ignore_index=True)
     t["vegetation_weakening"] = pd.concat(
-        [vegetation_weakening(products[n], truth, ndvi, product=n, anomaly_days=w)
+        [vegetation_weakening(products[n], truth, ndvi, product=n, anomaly_days=w, regridded=regridded)
          for w in windows for n in ("smap_tb", "amsr2_tb", "fy3c_tb", "ascat_sigma40")],
         ignore_index=True)
     region = qaidam_mask(dem, elevation=dem["elevation"])

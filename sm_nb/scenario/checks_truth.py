@@ -215,6 +215,17 @@ def _running_mean(a: np.ndarray, window: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # correlation with the truth
 # ---------------------------------------------------------------------------------------------
+def _truth_on(truth: xr.DataArray, product_ds: xr.Dataset, cache: dict | None) -> xr.DataArray:
+    """The truth area-averaged onto the product's grid (:func:`bin_mean`), computed once per grid
+    when a ``cache`` dict is shared between calls (products on the same grid)."""
+    if cache is None:
+        return bin_mean(truth, product_ds).load()
+    key = (np.asarray(product_ds[LAT].values).tobytes(), np.asarray(product_ds[LON].values).tobytes())
+    if key not in cache:
+        cache[key] = bin_mean(truth, product_ds).load()
+    return cache[key]
+
+
 def _aligned(product: xr.DataArray, truth_c: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
     a, b = xr.align(product.transpose(TIME, LAT, LON), truth_c.transpose(TIME, LAT, LON), join="inner")
     return np.asarray(a.values, dtype=float), np.asarray(b.values, dtype=float)
@@ -233,7 +244,7 @@ def _channel_rows(product_ds: xr.Dataset, truth_c: xr.DataArray, exclude_flags: 
 
 def channel_sm_correlation(
     product_ds: xr.Dataset, truth_sm: xr.DataArray | xr.Dataset, exclude_flags: int = 1 | 2 | 4,
-    min_samples: int = 10, product: str | None = None, anomaly_days: int = 0,
+    min_samples: int = 10, product: str | None = None, anomaly_days: int = 0, regridded: dict | None = None,
 ) -> pd.DataFrame:
     """Pearson r of each channel of a product with the truth θ aggregated to the product's grid.
 
@@ -253,6 +264,9 @@ def channel_sm_correlation(
         0: correlate the series as they are. Otherwise subtract a centred running mean of this
         many days from both series first (short-term anomalies), which removes the seasonal
         co-variation of soil moisture with temperature and vegetation.
+    regridded : dict, optional
+        Shared between calls, keeps the truth on each product grid met so far (the same numbers;
+        :func:`sm_nb.scenario.checks.physics_checks` regrids once per grid, not once per call).
 
     Returns
     -------
@@ -269,7 +283,7 @@ def channel_sm_correlation(
     on raw series the seasonal warming and greening can outweigh that.
     """
     truth = truth_sm["sm"] if isinstance(truth_sm, xr.Dataset) else truth_sm
-    truth_c = bin_mean(truth, product_ds).load()
+    truth_c = _truth_on(truth, product_ds, regridded)
     name = _product_name(product_ds, product)
     rows = []
     for keys, px, ty, r_t, n_t, s_t, ok in _channel_rows(product_ds, truth_c, exclude_flags, min_samples, anomaly_days):
@@ -287,13 +301,13 @@ def channel_sm_correlation(
 def vegetation_weakening(
     product_ds: xr.Dataset, truth_sm: xr.DataArray | xr.Dataset, veg: xr.DataArray,
     bins: Sequence[float] = (-1.0, 0.1, 0.2, 0.35, 0.5, 1.0), exclude_flags: int = 1 | 2 | 4,
-    min_samples: int = 10, product: str | None = None, anomaly_days: int = 0,
+    min_samples: int = 10, product: str | None = None, anomaly_days: int = 0, regridded: dict | None = None,
 ) -> pd.DataFrame:
     """Per-pixel temporal r and sensitivity of each channel, binned by the cell's vegetation.
 
     Parameters
     ----------
-    product_ds, truth_sm, exclude_flags, min_samples, product
+    product_ds, truth_sm, exclude_flags, min_samples, product, regridded
         As for :func:`channel_sm_correlation`.
     veg : DataArray ([time,] lat, lon)
         Fine-grid NDVI (1) or VWC (kg m-2); its time mean is area-averaged to each product cell.
@@ -317,7 +331,7 @@ def vegetation_weakening(
     X-55° H −4.2 → −1.2 K per 0.01, bare → NDVI 0.5).
     """
     truth = truth_sm["sm"] if isinstance(truth_sm, xr.Dataset) else truth_sm
-    truth_c = bin_mean(truth, product_ds).load()
+    truth_c = _truth_on(truth, product_ds, regridded)
     vmean = veg.mean(TIME) if TIME in veg.dims else veg
     vcell = np.asarray(bin_mean(vmean, product_ds).values, dtype=float)
     cut = pd.cut(pd.Series(vcell.ravel()), bins=list(bins))
