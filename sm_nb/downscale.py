@@ -110,11 +110,12 @@ def _slim(est: Any) -> Any:
 
 def _predict_block(*arrays: np.ndarray, net: Any, precision: str = "float64") -> np.ndarray:
     """NN output for one block; NaN where any input is NaN (never a fill)."""
-    x = np.stack([np.asarray(a, dtype=precision).reshape(-1) for a in arrays], axis=1)
-    ok = np.isfinite(x).all(axis=1)
-    out = np.full(x.shape[0], np.nan, dtype=np.float32)
+    flat = [np.asarray(a).reshape(-1) for a in arrays]
+    ok = np.logical_and.reduce([np.isfinite(a) for a in flat])  # only valid rows are stacked
+    out = np.full(ok.size, np.nan, dtype=np.float32)
     if ok.any():
-        out[ok] = net.predict(x[ok]) if precision == "float64" else net.predict(x[ok], precision=precision)
+        x = np.stack([a[ok].astype(precision, copy=False) for a in flat], axis=1)
+        out[ok] = net.predict(x) if precision == "float64" else net.predict(x, precision=precision)
     return out.reshape(arrays[0].shape)
 
 
