@@ -66,18 +66,19 @@ def _lag_dtype(window: int) -> type:
     return np.int8 if window <= np.iinfo(np.int8).max else np.int16
 
 
-def _nearest_day_kernel(a: np.ndarray, years: np.ndarray, window: int, axis: int, want: str) -> np.ndarray:
+def _nearest_day_kernel(a: np.ndarray, years: np.ndarray, window: int, axis: int, want: str) -> Any:
     """Nearest-day filling of one numpy block along ``axis`` (see :func:`fill_from_nearest_day`).
 
     For every element, the index of the last observed day at or before it and of the first at or
     after it (running maximum / minimum of the day index over observed days, within each year);
     the nearer one within ``window`` days is taken, the earlier one on ties. O(days) whatever the
-    window, and one gather.
+    window, and one gather. ``want``: ``"value"``, ``"lag"`` or ``"both"`` (a tuple).
     """
     a = np.moveaxis(np.asarray(a), axis, 0)
     years = np.asarray(years).ravel()
     n = a.shape[0]
-    out = np.empty_like(a) if want == "value" else np.zeros(a.shape, _lag_dtype(window))
+    out = np.empty_like(a) if want in ("value", "both") else None
+    lag = np.zeros(a.shape, _lag_dtype(window)) if want in ("lag", "both") else None
     bounds = np.flatnonzero(years[1:] != years[:-1]) + 1
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, n], strict=True):
         seg = a[lo:hi]
@@ -92,11 +93,13 @@ def _nearest_day_kernel(a: np.ndarray, years: np.ndarray, window: int, axis: int
         use_prev = ~valid & (d_prev <= d_next) & (d_prev <= window)
         use_next = ~valid & ~use_prev & (d_next <= window)
         src = np.where(use_prev, prev, np.where(use_next, nxt, day))
-        if want == "value":
+        if want in ("value", "both"):
             out[lo:hi] = np.take_along_axis(seg, src, axis=0)
-        else:
-            out[lo:hi] = src - day
-    return np.moveaxis(out, 0, axis)
+        if want in ("lag", "both"):
+            lag[lo:hi] = src - day
+    if want == "both":
+        return np.moveaxis(out, 0, axis), np.moveaxis(lag, 0, axis)
+    return np.moveaxis(out if want == "value" else lag, 0, axis)
 
 
 def fill_from_nearest_day(da: xr.DataArray, window_days: int = 3) -> tuple[xr.DataArray, xr.DataArray]:
@@ -146,8 +149,7 @@ def fill_from_nearest_day(da: xr.DataArray, window_days: int = 3) -> tuple[xr.Da
 
         values, lags = lazy("value", da.dtype), lazy("lag", _lag_dtype(window))
     else:
-        values = _nearest_day_kernel(np.asarray(da.values), years, window, axis, "value")
-        lags = _nearest_day_kernel(np.asarray(da.values), years, window, axis, "lag")
+        values, lags = _nearest_day_kernel(np.asarray(da.values), years, window, axis, "both")
     out = da.copy(data=values)
     out.attrs = {**da.attrs, "comment": f"{da.attrs.get('comment', '')} gaps filled from the nearest day within "
                  f"±{int(window_days)} d (same cell)".strip()}

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import crossscale, gapfill, preprocess, product, selection
 from . import downscale as _downscale
+from . import gapfill, preprocess, product, selection
 from .area import StudyArea
 from .catalog import Catalog, load_catalog
 from .combinations import as_combination, resolve_combination
@@ -400,7 +400,7 @@ class Study:
             rs = self.seed if random_state is None else random_state
             v = product.within_cell_variant(fine_in, mid_in, cldas, filled.sm, coarse, fine, aux, random_state=rs)
             out["within-cell"] = product.Variant(v.name, v.sm.where(land), v.description, v.selection)
-        if "cross-scale" in which and any(all(p in fine_in for p in d.proxies) for d in crossscale.DESIGNS):
+        if "cross-scale" in which and "cross-scale" in product.candidates(names):
             v = product.cross_scale_variant(fine_in, filled.sm, coarse, fine)
             out["cross-scale"] = product.Variant(v.name, v.sm.where(land), v.description, v.selection)
         made = [k for k in out if k != "paper"]
