@@ -60,11 +60,33 @@ def unpack(theta: np.ndarray, n_features: int, hidden_units: int):
     return w1, b1, w2, float(theta[-1])
 
 
+def _tansig_of_minus2n(a: np.ndarray) -> np.ndarray:
+    """In place: ``a`` holding ``−2 n`` becomes ``tanh(n) = 2 / (1 + exp(−2 n)) − 1`` (MATLAB ``tansig``).
+
+    MATLAB's ``tansig`` formula. For float64 it is ≈ 2× faster than ``np.tanh``, which numpy
+    does not vectorise on AVX2 (``exp`` it does), and within 4e-16 of it (absolute; the output
+    is in [−1, 1]). Callers form ``−2 n`` as ``x @ (−2 W1ᵀ) + (−2 b1)``: scaling by −2 is exact
+    in binary floating point, so that is ``−2 (x @ W1ᵀ + b1)`` to the last bit, one pass fewer.
+    ``exp`` overflows to ``inf`` for ``n < −354`` and the formula gives −1 exactly, as ``tanh``.
+    """
+    with np.errstate(over="ignore"):
+        np.exp(a, out=a)
+    a += 1.0
+    np.divide(2.0, a, out=a)
+    a -= 1.0
+    return a
+
+
 def _hidden(theta: np.ndarray, x: np.ndarray, hidden_units: int):
     w1, b1, w2, b2 = unpack(theta, x.shape[1], hidden_units)
-    a = x @ w1.T
-    a += b1
-    np.tanh(a, out=a)
+    if x.dtype == np.float64:
+        a = x @ (-2.0 * w1.T)
+        a += -2.0 * b1
+        _tansig_of_minus2n(a)
+    else:  # float32 ``tanh`` is vectorised by numpy
+        a = x @ w1.T
+        a += b1
+        np.tanh(a, out=a)
     return a, w2, b2
 
 
@@ -177,14 +199,15 @@ class _TrainBuffers:
     def forward(self, theta: np.ndarray, k: int) -> float:
         """Fill slot ``k`` (0 or 1) with ``A`` and ``r`` at ``theta``; return ``rᵀr`` (scaled units²)."""
         w1, b1, w2, b2 = unpack(theta, self.d, self.h)
+        w1m2, b1m2 = -2.0 * w1.T, -2.0 * b1  # exact: see _tansig_of_minus2n
         a, r, x, t = self.a[k], self.r[k], self.x, self.t
         total = 0.0
         for start in range(0, x.shape[0], self.chunk):
             rows = slice(start, start + self.chunk)
             ac, rc = a[rows], r[rows]
-            np.matmul(x[rows], w1.T, out=ac)
-            ac += b1
-            np.tanh(ac, out=ac)
+            np.matmul(x[rows], w1m2, out=ac)
+            ac += b1m2
+            _tansig_of_minus2n(ac)
             np.matmul(ac, w2, out=rc)
             rc += b2
             rc -= t[rows]
