@@ -118,6 +118,36 @@ def _one_blas_thread() -> Iterator[None]:
                 _BLAS_STATE["limiter"] = None
 
 
+_NESTED = {"depth": 0}  # > 0 while run_many trains combinations in parallel
+
+
+def _fit_workers(n_jobs: int, progress: bool) -> int:
+    """Threads for the networks of one combination: one per core unless combinations already
+    run in parallel (:func:`run_many`) or progress bars are asked for (they would interleave)."""
+    import os
+
+    if progress or n_jobs < 2 or _NESTED["depth"]:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(n_jobs, cores))
+
+
+def _run_fits(jobs: Sequence[Any], progress: bool) -> list[Any]:
+    """Call each zero-argument training job; on threads when :func:`_fit_workers` allows it.
+
+    The networks are independent (own data, seed and work arrays; BLAS single-threaded), so
+    the results are those of the serial loop, in the jobs' order; numpy releases the GIL in
+    the LM epoch's ``exp``, ``matmul`` and LAPACK calls, so the threads use separate cores.
+    """
+    workers = _fit_workers(len(jobs), progress)
+    if workers == 1:
+        return [job() for job in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="sm_nb-fit") as pool:
+        return list(pool.map(lambda job: job(), jobs))
+
+
 def _int_seed(seed: int, *keys: int) -> int:
     return int(np.random.SeedSequence([int(seed), *keys]).generate_state(1)[0])
 
@@ -273,7 +303,9 @@ def train_combination(inputs: xr.Dataset, target: xr.DataArray, *, hidden_units:
     are grouped in blocks of :data:`CV_BLOCK` × :data:`CV_BLOCK` cells and dealt to ``cv_folds``
     folds; for each fold a network (same settings) is trained on the other folds' pixels and
     predicts the fold's pixels; the assembled out-of-fold predictions are scored the same way.
-    Deterministic for (inputs, target, settings): BLAS runs single-threaded.
+    Deterministic for (inputs, target, settings): BLAS runs single-threaded. The main and the
+    cross-validation networks train on one thread per core (serially when combinations already
+    run in parallel, or with ``progress``); each has its own seed, so the numbers are the same.
     """
     names = _check_inputs(inputs, target)
     params = params_of(hidden_units, n_restarts, max_train_samples, cv_folds, random_state, cv_block)
@@ -314,8 +346,21 @@ def _run(inputs: xr.Dataset, target: xr.DataArray, names: tuple[str, ...], param
     attrs = {**cf_attrs("sm"), **prov}
 
     rows = subsample(np.flatnonzero(trainable), params["max_train_samples"], np.random.default_rng([seed, 0]))
+    folds: list[tuple[str, np.ndarray]] = []  # (where, test rows) of each cross-validation network
+    jobs = [lambda: _fit(x_all[rows], y_all[rows], names, label, "", params, _int_seed(seed, 1), progress)]
+    if params["cv_folds"]:
+        fmap, splits = spatial_cv_splits(positions, shape, trainable, params["cv_folds"], seed,
+                                         params["max_train_samples"], params["cv_block"])
+        for k, (train_rows, test_rows) in enumerate(splits):
+            if test_rows.size == 0:
+                continue
+            where = f" (cross-validation fold {k + 1} of {params['cv_folds']})"
+            folds.append((where, test_rows))
+            jobs.append(lambda r=train_rows, w=where, k=k: _fit(x_all[r], y_all[r], names, label, w, params,
+                                                               _int_seed(seed, 4, k), progress))
     with _one_blas_thread():
-        model, train_time = _fit(x_all[rows], y_all[rows], names, label, "", params, _int_seed(seed, 1), progress)
+        fits = _run_fits(jobs, progress)
+        (model, train_time), fold_fits = fits[0], fits[1:]
         pred = table.unstack(_predict(model, x_all, label, "").astype(np.float32), name="sm_nn", attrs={
             **attrs, "long_name": "NN soil moisture (in-sample: trained on a subset of all pixels and days)"})
         quality = _score(pred, target) if score else xr.Dataset()
@@ -324,15 +369,8 @@ def _run(inputs: xr.Dataset, target: xr.DataArray, names: tuple[str, ...], param
         cv_pred = fold_map = cv_quality = None
         t_cv = time.perf_counter()
         if params["cv_folds"]:
-            fmap, splits = spatial_cv_splits(positions, shape, trainable, params["cv_folds"], seed,
-                                             params["max_train_samples"], params["cv_block"])
             out = np.full(positions.size, np.nan)
-            for k, (train_rows, test_rows) in enumerate(splits):
-                if test_rows.size == 0:
-                    continue
-                where = f" (cross-validation fold {k + 1} of {params['cv_folds']})"
-                m, _ = _fit(x_all[train_rows], y_all[train_rows], names, label, where, params,
-                            _int_seed(seed, 4, k), progress)
+            for (where, test_rows), (m, _) in zip(folds, fold_fits, strict=True):
                 out[test_rows] = _predict(m, x_all[test_rows], label, where)
             cv_pred = table.unstack(out.astype(np.float32), name="sm_nn_cv", attrs={
                 **attrs, "long_name": "NN soil moisture, out-of-fold (spatial block cross-validation)"})
@@ -341,7 +379,7 @@ def _run(inputs: xr.Dataset, target: xr.DataArray, names: tuple[str, ...], param
             cv_quality = _score(cv_pred, target) if score else xr.Dataset()
             cv_quality.attrs.update(prov, evaluation="out-of-fold, spatial block cross-validation (beyond the paper)"
                                     if score else "not scored")
-    cv_time = time.perf_counter() - t_cv
+    cv_time = time.perf_counter() - t_cv + sum(t for _, t in fold_fits)  # the folds' training time included
     return {"model": model, "prediction": pred, "quality": quality, "cv_prediction": cv_pred,
             "cv_quality": cv_quality, "cv_fold_map": fold_map, "counts": counts,
             "train_time_s": train_time, "cv_time_s": cv_time, "n_train": int(rows.size),
@@ -396,8 +434,14 @@ def run_many(tasks: Sequence[Any], parallel: bool = False, progress: bool = True
         import dask
 
         delayed = [dask.delayed(t)() for t in tasks]
-        with _one_blas_thread(), _dask_progress(progress, len(delayed)):
-            return list(dask.compute(*delayed, scheduler="threads", num_workers=n_workers))
+        with _BLAS_LOCK:
+            _NESTED["depth"] += 1
+        try:
+            with _one_blas_thread(), _dask_progress(progress, len(delayed)):
+                return list(dask.compute(*delayed, scheduler="threads", num_workers=n_workers))
+        finally:
+            with _BLAS_LOCK:
+                _NESTED["depth"] -= 1
     from tqdm.auto import tqdm
 
     with _one_blas_thread():

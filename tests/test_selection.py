@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -100,6 +101,28 @@ def test_parallel_equals_serial(study):
     cube = study.inputs(["SMAP_TBV_A", "AMSR2_TBH_D", "DEM"])
     plain = selection.evaluate_combinations(combos, cube, study.target(), random_state=0, progress=False)
     pd.testing.assert_frame_equal(serial[cols], plain[cols])
+
+
+def test_networks_of_one_combination_on_threads_equal_serial(study, monkeypatch):
+    """The main and cross-validation networks of one training run on one thread per core; the
+    predictions are those of the serial loop, bit for bit (and threads were really used)."""
+    cube, target = study.inputs(TWO), study.target()
+    seen = []
+    real = selection._run_fits
+
+    def spy(jobs, progress):
+        seen.append(selection._fit_workers(len(jobs), progress))
+        return real(jobs, progress)
+
+    monkeypatch.setattr(selection, "_run_fits", spy)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)  # two cores
+    threaded = selection.train_combination(cube, target, cv_folds=3, random_state=0)
+    monkeypatch.setattr(selection, "_fit_workers", lambda n, progress: 1)
+    serial = selection.train_combination(cube, target, cv_folds=3, random_state=0)
+    assert seen[0] == 2
+    for a, b in ((threaded.prediction, serial.prediction), (threaded.cv_prediction, serial.cv_prediction)):
+        np.testing.assert_array_equal(a.values, b.values)
+    np.testing.assert_array_equal(threaded.model.coefs_, serial.model.coefs_)
 
 
 def test_cv_holds_out_whole_pixels(study, monkeypatch):
