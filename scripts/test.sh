@@ -7,4 +7,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 echo "== ruff"
 ruff check .
 echo "== pytest"
-python -m pytest "$@"
+# one worker per core (pytest-xdist); the slow tests start first, each module stays on one worker
+# (tests/conftest.py); SM_NB_TEST_WORKERS=0 runs everything in this process
+python -m pytest -n "${SM_NB_TEST_WORKERS:-auto}" --dist loadgroup --no-loadscope-reorder "$@"

@@ -119,6 +119,9 @@ def run_notebook(notebook: Path, output_dir: Path, parameters: dict[str, Any], k
                 kernel_name=kernel,
                 cwd=str(notebook.parent),
                 progress_bar=False,
+                # written once at the end (or on failure): saving the whole notebook — maps
+                # embedded, 5–15 MB — before and after every cell cost 10–20 s per notebook
+                request_save_on_cell_execute=False,
                 **({"km": km} if km is not None else {}),
             )
     except pm.PapermillExecutionError as exc:

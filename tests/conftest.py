@@ -17,6 +17,71 @@ def cache_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def demo_scenario(tmp_path_factory) -> Path:
+    """The ``demo`` scenario, seed 0, generated once per test run and shared by every worker.
+
+    It lives in a cache folder of its own; under pytest-xdist that folder is shared by the
+    workers and the first one generates the scenario under a file lock while the others wait.
+    Tests link it into their own cache (:func:`link_scenario`), so their experiments stay
+    private.
+    """
+    import fcntl
+
+    from sm_nb.config import get_config
+    from sm_nb.scenario.generate import ensure_scenario
+
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "demo-scenario-cache"
+    shared.mkdir(exist_ok=True)
+    previous = os.environ.get("SM_NB_CACHE")
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        os.environ["SM_NB_CACHE"] = str(shared)
+        try:
+            return ensure_scenario(get_config("demo"), 0, progress=False)
+        finally:
+            if previous is None:
+                os.environ.pop("SM_NB_CACHE", None)
+            else:
+                os.environ["SM_NB_CACHE"] = previous
+
+
+def link_scenario(scenario: Path, cache: Path) -> Path:
+    """A cache folder ``cache`` holding a link to the generated ``scenario``; returns ``cache``."""
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / scenario.name).symlink_to(scenario, target_is_directory=True)
+    return cache
+
+
+#: the longest tests, in the order parallel workers (pytest-xdist) should start them
+FIRST = ("test_demo_notebooks_execute[03-05]", "test_notebook_01_runs_on_real_format_files",
+         "test_demo_notebooks_execute[01-02]")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Order and group the tests for parallel workers (``pytest -n 2 --dist loadgroup``).
+
+    The longest tests come first (:data:`FIRST`, then other slow and browser tests) so that the
+    workers start them early; a stable sort keeps each module's other tests together. Each test
+    of :data:`FIRST` is a work unit of its own; every other test goes with its module, whose
+    module-scoped fixtures are then set up once, on one worker.
+    """
+
+    def rank(item) -> tuple[int, int]:
+        if item.name in FIRST:
+            return 0, FIRST.index(item.name)
+        if item.get_closest_marker("slow"):
+            return 1, 0
+        return (2, 0) if item.get_closest_marker("browser") else (3, 0)
+
+    items.sort(key=rank)
+    for item in items:
+        group = item.name if item.name in FIRST else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(scope="session")
 def mini(cache_dir) -> Path:
     """The ``mini`` scenario (4 × 5 coarse cells, 60 days), seed 0."""
     from sm_nb.config import get_config
