@@ -34,6 +34,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; expected a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not positive; expected a positive integer")
+    return value
+
+
 def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``export-real-format`` verb to the ``sm-nb`` sub-command parsers.
 
@@ -164,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="extra notebook parameter (VALUE read as YAML: 3, 0.5, true, [a, b]); given to the "
                         "notebooks that declare it, e.g. -p hidden_units 3 -p n_restarts 1")
+    r.add_argument("--jobs", type=_positive, default=None,
+                   help="notebook chains (01-02 and 03-05) run side by side (default 2 with >= 2 cores; 1 = one by one)")
     r.add_argument("--no-html", action="store_true", help="skip the HTML pages and index.html")
     r.add_argument("--quiet", action="store_true")
 
@@ -191,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             extra = {name: yaml.safe_load(value) for name, value in args.parameter}
             done = run_notebooks(args.config, args.seed, args.output, select=args.notebooks, kernel=args.kernel,
                                  progress=not args.quiet, random_state=args.random_state, parameters=extra,
-                                 html=not args.no_html)
+                                 html=not args.no_html, jobs=args.jobs)
             print("executed notebooks:")
             for nb in done:
                 print(f"  {nb}")

@@ -25,7 +25,13 @@ from typing import Any
 
 from .exceptions import ConfigError, NotebookError
 
-__all__ = ["notebooks_dir", "list_notebooks", "notebook_parameters", "run_notebook", "run_notebooks"]
+__all__ = ["CHAINS", "notebooks_dir", "list_notebooks", "notebook_parameters", "run_notebook", "run_notebooks",
+           "notebook_chains"]
+
+#: notebooks that run in this order, one after the other, because the later ones reuse what the
+#: earlier ones trained (03's final network and 04's gap-filling family are used by 05); chains
+#: are independent of each other and run side by side with ``jobs`` > 1
+CHAINS = (("01", "02"), ("03", "04", "05"))
 
 
 def notebooks_dir() -> Path:
@@ -48,6 +54,18 @@ def list_notebooks(folder: Path | None = None, select: Iterable[str] | None = No
             raise ConfigError(f"notebook(s) {unknown} not found; expected prefixes of {[nb.name for nb in nbs]}")
         nbs = chosen
     return nbs
+
+
+def notebook_chains(notebooks: Sequence[Path]) -> list[list[Path]]:
+    """``notebooks`` grouped into :data:`CHAINS` (in order; a notebook of no chain is a chain of its own)."""
+    chains: list[list[Path]] = []
+    for prefixes in CHAINS:
+        chain = [nb for nb in notebooks if nb.name[:2] in prefixes]
+        if chain:
+            chains.append(chain)
+    chained = {nb for chain in chains for nb in chain}
+    chains += [[nb] for nb in notebooks if nb not in chained]
+    return sorted(chains, key=lambda chain: notebooks.index(chain[0]))
 
 
 def notebook_parameters(notebook: Path) -> dict[str, Any]:
@@ -151,6 +169,16 @@ def _original_cell_number(executed: Path, index: int) -> int:
     return index - injected + 1
 
 
+def _jobs(jobs: int | None, n_chains: int) -> int:
+    """Chains run at once: ``jobs`` (checked), default 2 with ≥ 2 cores; never more than the chains."""
+    if jobs is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        jobs = 2 if cores >= 2 else 1
+    elif isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"jobs={jobs!r}; expected a positive integer (notebook chains run at once)")
+    return max(1, min(jobs, n_chains))
+
+
 def _check_output(output: Path) -> None:
     """Create ``output`` and check it is writable, or raise a ConfigError naming it."""
     try:
@@ -173,6 +201,7 @@ def run_notebooks(
     random_state: int | None = None,
     parameters: dict[str, Any] | None = None,
     html: bool = True,
+    jobs: int | None = None,
 ) -> list[Path]:
     """Generate the scenario (if not cached) and execute every notebook headless into ``output``.
 
@@ -198,6 +227,12 @@ def run_notebooks(
     html : bool
         Also write a self-contained HTML page per notebook and ``index.html``
         (:func:`sm_nb.report.write_report`).
+    jobs : int, optional
+        Chains of notebooks (:data:`CHAINS`) executed side by side, each in its own kernel
+        (default: 2 on a machine with at least 2 cores, else 1; 1 runs the notebooks one by
+        one). The notebooks' numbers do not depend on it: each chain keeps its order, and the
+        experiment cache is shared (a network both chains need may be trained twice, the
+        results are the same).
 
     Returns
     -------
@@ -225,9 +260,26 @@ def run_notebooks(
         raise ConfigError(f"parameters {sorted(reserved)} are set by sm-nb run itself; use its own arguments")
     params = {**(parameters or {}), "config": cfg.name, "seed": seed, "output_dir": str(output),
               "random_state": seed if random_state is None else check_seed(random_state)}
-    done = []
-    for nb in tqdm(nbs, desc="notebooks", disable=not progress):
-        done.append(run_notebook(nb, output, params, kernel=kernel))
+    chains = notebook_chains(nbs)
+    workers = _jobs(jobs, len(chains))
+    with tqdm(total=len(nbs), desc=f"notebooks ({workers} at a time)" if workers > 1 else "notebooks",
+              disable=not progress) as bar:
+        def run_chain(chain: list[Path]) -> list[Path]:
+            out = []
+            for nb in chain:
+                out.append(run_notebook(nb, output, params, kernel=kernel))
+                bar.update(1)
+            return out
+
+        if workers == 1:
+            ran = [run_chain(chain) for chain in chains]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers, thread_name_prefix="sm_nb-notebooks") as pool:
+                futures = [pool.submit(run_chain, chain) for chain in chains]
+                ran = [f.result() for f in futures]  # the first failing chain's NotebookError
+    done = sorted((nb for chain in ran for nb in chain), key=lambda p: [n.name for n in nbs].index(p.name))
     if html:
         from .report import write_report
 

@@ -45,7 +45,9 @@ def cache_root() -> Path:
 def atomic_dir(final: Path) -> Iterator[Path]:
     """Yield a temporary sibling folder that replaces ``final`` only if the block succeeds.
 
-    The previous ``final`` (if any) is kept until the new one is in place.
+    The previous ``final`` (if any) is kept until the new one is in place. When another
+    process puts its own ``final`` in place at the same moment (both computed the same cache
+    entry), the one already there is kept and this one is dropped.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -59,8 +61,18 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     old = None
     if final.exists():
         old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
-        final.rename(old)
-    tmp.rename(final)
+        try:
+            final.rename(old)
+        except FileNotFoundError:  # another writer moved it away first
+            old = None
+    try:
+        tmp.rename(final)
+    except OSError:
+        if not final.is_dir():
+            raise
+        # another process wrote ``final`` between our check and our rename (two notebooks or
+        # chains computing the same cache entry): its copy is complete, keep it, drop ours
+        shutil.rmtree(tmp, ignore_errors=True)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

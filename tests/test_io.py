@@ -462,3 +462,31 @@ def test_modis_onto_a_finer_grid_fills_by_nearest_sample(tmp_path):
     ds = read_modis(tmp_path, grid=grid)
     v = ds["ndvi"].isel(time=0).values
     assert np.isfinite(v).mean() > 0.99, "cells of a grid finer than MODIS 1 km were left NaN"
+
+
+# ------------------------------------------------------------------ atomic folders, two writers
+def test_atomic_dir_keeps_the_copy_another_writer_put_in_place(tmp_path, monkeypatch):
+    """Two processes computing the same cache entry: when the other one's folder appears between
+    our check and our rename, it is kept (complete) and ours is dropped, without an error; a
+    folder that was already there before is replaced as usual."""
+    from sm_nb.store import atomic_dir
+
+    final = tmp_path / "entry"
+    real_rename = Path.rename
+
+    def racing_rename(self, target):
+        if Path(target) == final and self.name.startswith(".entry.tmp-") and not final.exists():
+            final.mkdir()
+            (final / "who").write_text("other")  # the other writer wins the race
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", racing_rename)
+    with atomic_dir(final) as tmp:
+        (tmp / "who").write_text("us")
+    assert (final / "who").read_text() == "other"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry"], "a temporary folder was left behind"
+    monkeypatch.setattr(Path, "rename", real_rename)
+    with atomic_dir(final) as tmp:
+        (tmp / "who").write_text("us")
+    assert (final / "who").read_text() == "us"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry"]

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+import sm_nb.run
 from sm_nb.exceptions import NotebookError
 from sm_nb.run import list_notebooks, run_notebook, run_notebooks
 
-#: the demo run in two chains that parallel workers run side by side (each chain in notebook
-#: order, reusing what its earlier notebooks trained); every notebook is in one chain
-CHAINS = {"03-05": ("03", "04", "05"), "01-02": ("01", "02")}
+#: the demo run in the chains of ``sm-nb run`` (each in notebook order, reusing what its earlier
+#: notebooks trained), one test each, which parallel test workers run side by side
+CHAINS = {f"{chain[0]}-{chain[-1]}": chain for chain in sm_nb.run.CHAINS}
 #: the reference tables (``tests/data/demo_reference``) each notebook writes
 REFERENCE_OF = {
     "01": (),
@@ -109,6 +110,38 @@ def compare_with_reference(out: Path, names: list[str], atol: float = 1e-6) -> N
             else:
                 assert a.fillna("").astype(str).tolist() == b.fillna("").astype(str).tolist(), \
                     f"{ref_path.name}: column {col} differs from the reference"
+
+
+def _tiny_notebook(path: Path, code: str) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    params = nbformat.v4.new_code_cell("config = 'demo'\noutput_dir = '.'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(code)]
+    nbformat.write(nb, path)
+
+
+def test_run_executes_the_chains_side_by_side(mini, tmp_path, monkeypatch):
+    """``jobs=2``: the chains 01-02 and 03-05 run at the same time (03 starts before 02 ends),
+    each in its order; every notebook is executed once and returned in name order."""
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    code = ("import json, time, pathlib\nt0 = time.time()\ntime.sleep(1.5)\n"
+            "pathlib.Path(output_dir, '{stem}.json').write_text(json.dumps([t0, time.time()]))")
+    for stem in ("01_a", "02_b", "03_c", "04_d", "05_e"):
+        _tiny_notebook(folder / f"{stem}.ipynb", code.format(stem=stem))
+    monkeypatch.setenv("SM_NB_NOTEBOOKS", str(folder))
+    out = tmp_path / "out"
+    done = run_notebooks("mini", 0, out, progress=False, html=False, jobs=2)
+    assert [p.name for p in done] == [f"{s}.ipynb" for s in ("01_a", "02_b", "03_c", "04_d", "05_e")]
+    span = {p.stem: json.loads((out / f"{p.stem}.json").read_text()) for p in done}
+    assert span["01_a"][1] <= span["02_b"][0] and span["03_c"][1] <= span["04_d"][0] <= span["05_e"][0]
+    assert span["03_c"][0] < span["02_b"][1] and span["01_a"][0] < span["04_d"][1], "the chains ran one after the other"
+    with pytest.raises(Exception, match="jobs=0; expected a positive integer"):
+        run_notebooks("mini", 0, out, progress=False, html=False, jobs=0)
 
 
 def test_failing_notebook_names_the_cell(tmp_path):
