@@ -7,6 +7,7 @@ python benchmarks/bench_notebooks.py --notebooks 02 03        # some of them
 python benchmarks/bench_notebooks.py --notebooks 05 --warm-only --peer e6c074a --rounds 2
 python benchmarks/bench_notebooks.py --serial                 # parallel=False where a notebook has it
 python benchmarks/bench_notebooks.py -p max_train_samples 10000   # any notebook parameter (JSON value)
+python benchmarks/bench_notebooks.py --whole [--jobs 1]       # the whole `sm-nb run`, cold, as the README runs it
 
 Each notebook runs with papermill (``sm_nb.run.run_notebook``) in a child process. **Cold**: the
 child's ``SM_NB_CACHE`` is a fresh temporary folder into which the scenario is *linked* from the
@@ -48,11 +49,36 @@ def _child(code: str, env: dict[str, str], cwd: Path) -> tuple[float, float, flo
     peak RSS GB of any child so far)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=cwd)
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=cwd)
+    _TREE_PEAK[0] = _watch_tree(proc)
     wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise SystemExit(f"child failed with exit code {proc.returncode}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu, after.ru_maxrss / 1024**2
+
+
+_TREE_PEAK = [0.0]  # GB: largest sum of resident memory over the last child and its kernels
+
+
+def _watch_tree(proc: subprocess.Popen) -> float:
+    """Wait for ``proc``, sampling the summed RSS of it and its descendants every 0.5 s (psutil)."""
+    try:
+        import psutil
+    except ImportError:
+        proc.wait()
+        return float("nan")
+    peak = 0
+    parent = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            procs = [parent, *parent.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.5)
+    return peak / 1024**3
 
 
 def _experiments(cache: Path) -> int:
@@ -85,6 +111,9 @@ def main() -> None:
     ap.add_argument("--peer", default=None, metavar="REF", help="also run the notebooks of this commit, warm")
     ap.add_argument("--rounds", type=int, default=1, help="warm runs of each notebook (alternating with the peer)")
     ap.add_argument("--serial", action="store_true", help="run the notebooks with parallel=False")
+    ap.add_argument("--whole", action="store_true",
+                    help="time the whole `sm-nb run` cold instead (run_notebooks: chains side by side, HTML pages)")
+    ap.add_argument("--jobs", type=int, default=None, help="with --whole: notebook chains at once (default: sm-nb run's)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary cache and outputs")
     ap.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="notebook parameter; VALUE is parsed as JSON, else taken as a string")
@@ -132,6 +161,20 @@ def main() -> None:
         target = scenario_path(cfg, args.seed)
         target.symlink_to(source, target_is_directory=True)
         print("cold (fresh experiment cache, scenario linked):")
+        if args.whole:
+            extra = {k: v for k, v in params.items() if k not in ("config", "seed", "output_dir")}
+            code = (f"from sm_nb.run import run_notebooks\n"
+                    f"run_notebooks({cfg.name!r}, {args.seed}, {str(out / 'whole')!r}, select={args.notebooks!r}, "
+                    f"progress=False, parameters={extra!r}, jobs={args.jobs!r})\n")
+            wall, cpu, peak = _child(code, env, ROOT)
+            print(f"  sm-nb run (jobs={args.jobs or 'default'}), notebooks {' '.join(args.notebooks)}: {wall:.1f} s wall, "
+                  f"{cpu:.1f} s CPU, {_experiments(tmp)} experiments trained; with the scenario step "
+                  f"{wall + t_scenario:.1f} s; peak resident memory {peak:.2f} GB (largest process), "
+                  f"{_TREE_PEAK[0]:.2f} GB summed over the run and its kernels (sampled every 0.5 s)")
+            if not args.keep:
+                scenario_path(cfg, args.seed).unlink()
+                shutil.rmtree(tmp, ignore_errors=True)
+            return
         for key in args.notebooks:
             run("ours", "cold", key, env, ROOT, tmp)
         warm_env, warm_cache = env, tmp
