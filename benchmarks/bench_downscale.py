@@ -48,6 +48,18 @@ def _child(code: str, env: dict[str, str]) -> tuple[dict, float, float]:
     return result, wall, result["peak_kb"] / 1024**2
 
 
+def shortened(config: str, days: int | None, spinup: int) -> dict:
+    """``get_config`` overrides for the first ``days`` days of each season (none when ``days`` is None)."""
+    import pandas as pd
+
+    from sm_nb.config import get_config
+
+    if not days:
+        return {}
+    start = pd.Timestamp(f"2017-{get_config(config).start}")
+    return {"end": (start + pd.Timedelta(days=days - 1)).strftime("%m-%d"), "spinup_days": spinup}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="full", choices=["mini", "demo", "full"])
@@ -72,10 +84,7 @@ def main() -> None:
     if args.cache:
         env["SM_NB_CACHE"] = os.environ["SM_NB_CACHE"] = str(Path(args.cache).resolve())
     full = get_config(args.config)
-    overrides: dict = {}
-    if args.days:
-        end = (pd.Timestamp(f"2017-{full.start}") + pd.Timedelta(days=args.days - 1)).strftime("%m-%d")
-        overrides = {"end": end, "spinup_days": args.spinup}
+    overrides = shortened(args.config, args.days, args.spinup)
     cfg = get_config(args.config, **overrides)
     cfg_code = f"get_config({args.config!r}, **{overrides!r})"
 

@@ -98,11 +98,10 @@ def main() -> None:
     from sm_nb.config import get_config
     from sm_nb.grids import fine_grid
 
-    full = get_config(args.config)
-    overrides: dict = {}
-    if args.days:
-        end = (pd.Timestamp(f"2017-{full.start}") + pd.Timedelta(days=args.days - 1)).strftime("%m-%d")
-        overrides = {"end": end, "spinup_days": args.spinup}
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_downscale import shortened
+
+    overrides = shortened(args.config, args.days, args.spinup)
     cfg = get_config(args.config, **overrides)
     pixels, days = fine_grid(cfg).size, len(pd.DatetimeIndex(cfg.dates))
 

@@ -24,24 +24,24 @@ from .exceptions import ConfigError, SmNbError
 __all__ = ["main", "build_parser", "add_export_parser", "run_export", "add_downscale_parser", "run_downscale"]
 
 
+def _integer(text: str, low: int, what: str, expected: str) -> int:
+    """``text`` as an integer ≥ ``low``, else an argparse error naming ``what`` and ``expected``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} {text!r} is not an integer; expected {expected}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"{what} {value} is {'negative' if low == 0 else 'not positive'}; "
+                                         f"expected {expected}")
+    return value
+
+
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed {text!r} is not an integer; expected a non-negative integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed {value} is negative; expected a non-negative integer")
-    return value
+    return _integer(text, 0, "seed", "a non-negative integer")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; expected a positive integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not positive; expected a positive integer")
-    return value
+def _jobs(text: str) -> int:
+    return _integer(text, 1, "jobs", "a positive integer")
 
 
 def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="extra notebook parameter (VALUE read as YAML: 3, 0.5, true, [a, b]); given to the "
                         "notebooks that declare it, e.g. -p hidden_units 3 -p n_restarts 1")
-    r.add_argument("--jobs", type=_positive, default=None,
+    r.add_argument("--jobs", type=_jobs, default=None,
                    help="notebook chains (01-02 and 03-05) run side by side (default 2 with >= 2 cores; 1 = one by one)")
     r.add_argument("--no-html", action="store_true", help="skip the HTML pages and index.html")
     r.add_argument("--quiet", action="store_true")
