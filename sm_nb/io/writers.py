@@ -41,10 +41,16 @@ _GZ = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
 def encode(values: np.ndarray, scale: float, offset: float, fill: int, dtype: str, convention: str = "cf") -> np.ndarray:
     """Physical values → raw integers (round to nearest; NaN → ``fill``; clipped to the dtype range)."""
     v = np.asarray(values, dtype=np.float64)
-    raw = v * scale if convention == "vi" else (v - offset) / scale
+    if convention == "vi":
+        raw = v * scale
+    else:
+        raw = v - offset
+        raw /= scale
     info = np.iinfo(dtype)
-    raw = np.clip(np.rint(np.nan_to_num(raw, nan=0.0)), info.min, info.max)
-    return np.where(np.isfinite(v), raw, fill).astype(dtype)
+    np.rint(raw, out=raw)
+    np.clip(raw, info.min, info.max, out=raw)  # ±inf (overflow) → the dtype's bounds
+    raw[~np.isfinite(v)] = fill
+    return raw.astype(dtype)
 
 
 def smap_surface_flag(flag: np.ndarray) -> np.ndarray:
