@@ -490,3 +490,13 @@ def test_atomic_dir_keeps_the_copy_another_writer_put_in_place(tmp_path, monkeyp
         (tmp / "who").write_text("us")
     assert (final / "who").read_text() == "us"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["entry"]
+
+
+def test_encode_fills_non_finite_and_clips_overflow_to_the_dtype():
+    from sm_nb.io.writers import encode
+
+    got = encode(np.array([np.nan, np.inf, -np.inf, 1e300, -1e300, 1.0, 1.26]), 0.5, 0.0, -1, "int16")
+    np.testing.assert_array_equal(got, np.array([-1, -1, -1, 32767, -32768, 2, 3], dtype=np.int16))
+    assert got.dtype == np.int16
+    np.testing.assert_array_equal(encode(np.array([0.25, np.nan], np.float32), 1e4, 0.0, -3000, "int16", "vi"),
+                                  np.array([2500, -3000], dtype=np.int16))
