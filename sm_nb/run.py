@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,6 +96,9 @@ def _kernel_manager(kernel: str) -> Iterator[Any]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+_SIGN_LOCK = threading.Lock()
+
+
 def _sign(path: Path) -> None:
     """Mark an executed notebook as trusted for this user (as ``jupyter trust`` does); skip quietly
     if the signature database cannot be written (a read-only home)."""
@@ -102,7 +106,8 @@ def _sign(path: Path) -> None:
     from nbformat.sign import NotebookNotary
 
     try:
-        NotebookNotary().sign(nbformat.read(str(path), as_version=4))
+        with _SIGN_LOCK:  # one writer of the signature database at a time (chains run on threads)
+            NotebookNotary().sign(nbformat.read(str(path), as_version=4))
     except Exception:  # noqa: BLE001 - trust is a convenience; the notebook itself is complete
         return
 
