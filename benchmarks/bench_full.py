@@ -91,6 +91,8 @@ def main() -> None:
     ap.add_argument("--spinup", type=int, default=2, help="spin-up days with --days [2]")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", default=None, help="cache folder (default: a new temporary folder, removed after)")
+    ap.add_argument("--stages", nargs="+", default=list(STAGES), choices=list(STAGES),
+                    help="stages to run (default all; a later stage alone needs the earlier ones' results in --cache)")
     args = ap.parse_args()
 
     import pandas as pd
@@ -113,7 +115,7 @@ def main() -> None:
               f"{fine_grid(cfg).shape[0]} x {fine_grid(cfg).shape[1]} fine pixels, {days} days; cache {cache}; "
               f"{len(os.sched_getaffinity(0))} cores, load average {os.getloadavg()[0]:.2f}", flush=True)
         results = {}
-        for name, body in STAGES.items():
+        for name, body in ((k, v) for k, v in STAGES.items() if k in args.stages):
             code = prelude + body.replace("__OUTPUT__", repr(str(Path(tmp) / "product.zarr"))) + REPORT
             results[name] = _child(code, env)
             print(f"-- {name}: {results[name]['seconds']:.1f} s, peak {results[name]['peak_kb'] / 1024**2:.2f} GB",
