@@ -290,9 +290,13 @@ def prepare(fine_in: xr.Dataset, sm: xr.DataArray, coarse: Grid, proxies: Sequen
         halves[p] = (cell_anomaly(hv[0], coarse, 0.5), cell_anomaly(hv[1], coarse, 0.5))
         pairs[p] = tuple(np.asarray(cell_anomaly(x, coarse, 0.5).values, dtype=np.float32) for x in (pa, pb))
     first = fine_in[proxies[0]]
-    lv = replicate(sm.astype(np.float64).transpose(TIME, LAT, LON), first)
-    level_pairs = tuple(np.asarray(lv.isel({TIME: i}).values, dtype=np.float32) for i in (sample, sample + lag))
-    level_season = np.asarray(lv.isel({TIME: season_sample}).values, dtype=np.float32)
+    sm64 = sm.astype(np.float64).transpose(TIME, LAT, LON)
+
+    def replicated(days: np.ndarray) -> np.ndarray:  # only the sampled days: a season at 1 km is GBs
+        return np.asarray(replicate(sm64.isel({TIME: days}), first).values, dtype=np.float32)
+
+    level_pairs = (replicated(sample), replicated(sample + lag))
+    level_season = replicated(season_sample)
     return ProxyData(coarse_out, season, halves, pairs, level, level_pairs, sample, level_season, season_sample, years)
 
 
@@ -366,7 +370,10 @@ def predict_anomaly(fine_in: xr.Dataset, level: xr.DataArray, coarse: Grid, coef
         fields = proxy_fields(fine_in, design)
         anoms = [cell_anomaly(fields[p], coarse, min_valid_fraction=0.5) for p in fields.data_vars]
         first = fields[next(iter(fields.data_vars))]
-    lv = replicate(level.astype(np.float64), first).transpose(*first.dims).assign_coords(
+    lv = level.astype(np.float64)
+    if lv.chunks is None:  # lazy, block of days by block of days (an in-memory level would ride in every graph)
+        lv = lv.chunk({TIME: int(time_chunk)})
+    lv = replicate(lv, first).transpose(*first.dims).assign_coords(
         {LAT: first[LAT], LON: first[LON]})
     out = _predict([a.reset_coords(drop=True) for a in anoms], lv.reset_coords(drop=True), coef, design.wetness)
     return out.rename("detail").assign_attrs(units="m3 m-3", long_name=f"cross-scale detail, {design.label}")

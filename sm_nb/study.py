@@ -460,7 +460,8 @@ class Study:
         else:
             from .resample import replicate
 
-            codes = filled.provenance.astype(np.float32)  # replication copies values: codes stay exact
+            # replication copies values: codes stay exact; lazy, so no fine cube rides in every write's graph
+            codes = filled.provenance.astype(np.float32).chunk({TIME: self.area.time_chunk})
             prov = replicate(codes, fine).transpose(*sm.dims).where(land, -1).astype(np.int8)
             prov.attrs = dict(filled.provenance.attrs)
         coverage = (sm.notnull() & land).sum(("lat", "lon")) / float(land.sum())

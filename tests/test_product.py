@@ -144,6 +144,52 @@ def test_product_makes_only_the_candidates_and_the_asked_variant(study, monkeypa
     with pytest.raises(ConfigError, match="unknown"):
         study.fine_variants(study.gap_filled(**FAST), which=["nope"])
 
+def _embedded_arrays(obj, out: list, depth: int = 0) -> None:
+    """Every numpy array held inside a dask task (its arguments, literals, data nodes)."""
+    if isinstance(obj, np.ndarray):
+        out.append(obj)
+    elif depth < 8 and isinstance(obj, (tuple, list)):
+        for o in obj:
+            _embedded_arrays(o, out, depth + 1)
+    elif depth < 8 and isinstance(obj, dict):
+        for o in obj.values():
+            _embedded_arrays(o, out, depth + 1)
+    elif depth < 8:
+        for attr in ("args", "kwargs", "value"):
+            if hasattr(obj, attr):
+                _embedded_arrays(getattr(obj, attr), out, depth + 1)
+
+
+def test_lazy_product_graph_holds_no_fine_season_in_memory(study, monkeypatch):
+    """On `full` the product is written block of days by block of days; an in-memory fine cube in its
+    graph (e.g. the coarse level or the provenance replicated with numpy) would be shipped with every
+    block (5.8 GiB per block on a dask.distributed cluster). Only data that do not grow with the
+    days (masks, season-mean anomalies: one plane per year) may be embedded."""
+    monkeypatch.setattr(product, "IN_MEMORY_BYTES", 0)  # the `full` path: nothing kept in memory
+    monkeypatch.setattr(product.keep_in_memory, "__defaults__", (0,))
+    captured = {}
+
+    def capture(ds, path, progress=False):
+        captured["ds"] = ds
+        return ds
+
+    from sm_nb import downscale as _ds
+
+    monkeypatch.setattr(_ds, "write_store", capture)
+    study.product("recommended", output="unused.zarr", **FAST)
+    ds = captured["ds"]
+    assert ds["sm"].chunks is not None and ds["provenance"].chunks is not None
+    arrays: list[np.ndarray] = []
+    for layer in ds.__dask_graph__().layers.values():
+        for task in dict(layer).values():
+            _embedded_arrays(task, arrays)
+    plane = ds.sizes["lat"] * ds.sizes["lon"]
+    years = len(np.unique(ds["time"].dt.year))
+    largest = max((a.size for a in arrays), default=0)
+    assert ds.sizes["time"] > years + 1
+    assert largest <= years * plane, f"an embedded array of {largest} values (> {years} fine planes)"
+
+
 # ------------------------------------------------------------------------------ shrinkage
 @pytest.mark.parametrize("alpha", [0.3, 0.5, 0.9])
 def test_shrinkage_recovers_a_known_factor(alpha):
