@@ -334,11 +334,11 @@ def skill_table(variants: Mapping[str, Variant], coarse_sm: xr.DataArray, truth:
     Rows: the variants (``paper`` = the paper's method on its own, observed-inputs-only support),
     the baselines ``coarse NN replicated`` and ``coarse NN bilinear`` of the gap-filled coarse
     product (the same support as the gap-filled variants), and CLDAS replicated from 0.0625°.
-    Columns: those of :func:`sm_nb.validation.truth_skill` plus ``recommended`` (the truth-free
+    Columns: those of :func:`sm_nb.fine_skill.truth_skill` plus ``recommended`` (the truth-free
     choice, exactly one row) and ``selected_without_truth`` (the product's design and parameters
     were fixed without reading the truth; False for CLDAS, a reference, not a candidate).
     """
-    from .validation import fine_baselines, truth_skill
+    from .fine_skill import fine_baselines, truth_skill
 
     base = fine_baselines(coarse_sm, truth, cldas)
     products = {name: v.sm for name, v in variants.items()}
