@@ -44,6 +44,10 @@ def _jobs(text: str) -> int:
     return _integer(text, 1, "jobs", "a positive integer")
 
 
+def _workers(text: str) -> int:
+    return _integer(text, 1, "workers", "a positive integer")
+
+
 def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``export-real-format`` verb to the ``sm-nb`` sub-command parsers.
 
@@ -163,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_seed, default=0)
     s.add_argument("--force", action="store_true", help="regenerate even if cached")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--workers", type=_workers, default=None,
+                   help="seasons generated side by side, one process each (default: one per core; "
+                        "≈ 2.6 GB each on full)")
 
     r = sub.add_parser("run", help="execute every notebook headless with papermill")
     r.add_argument("--config", default="demo")
@@ -193,7 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .config import get_config
             from .scenario.generate import ensure_scenario
 
-            path = ensure_scenario(get_config(args.config), args.seed, progress=not args.quiet, force=args.force)
+            path = ensure_scenario(get_config(args.config), args.seed, progress=not args.quiet, force=args.force,
+                                   workers=args.workers)
             print(f"scenario {args.config!r} seed {args.seed}: {path}")
         elif args.command == "run":
             import yaml

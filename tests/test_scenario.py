@@ -44,6 +44,25 @@ def test_deterministic_bit_identical(mini, tmp_path):
             np.testing.assert_array_equal(a[v].values, b[v].values, err_msg=f"{name}.{v} differs between runs")
 
 
+def test_seasons_side_by_side_write_the_same_stores(tmp_path):
+    """Two seasons in two processes (sm_nb.scenario.seasons) give the stores of one loop over the
+    years: values, attributes and chunks; 10 days a season with 8-day chunks, so one chunk holds
+    days of both seasons."""
+    cfg = get_config("mini", years=(2017, 2018), end="06-10", spinup_days=2)
+    one = generate(cfg, 0, tmp_path / "one", progress=False, workers=1)
+    two = generate(cfg, 0, tmp_path / "two", progress=False, workers=2)
+    assert not (two / ".seasons").exists()
+    for name in STORES:
+        a, b = xr.open_zarr(one / f"{name}.zarr"), xr.open_zarr(two / f"{name}.zarr")
+        assert a.attrs == b.attrs and set(a.variables) == set(b.variables), name
+        for v in a.variables:
+            assert a[v].attrs == b[v].attrs and a[v].encoding.get("chunks") == b[v].encoding.get("chunks"), f"{name}.{v}"
+            np.testing.assert_array_equal(a[v].values, b[v].values, err_msg=f"{name}.{v} differs")
+    assert xr.open_zarr(two / "truth_sm.zarr").sizes["time"] == 20
+    with pytest.raises(sm_nb.exceptions.ConfigError, match="workers"):
+        generate(cfg, 0, tmp_path / "bad", progress=False, workers=0)
+
+
 def test_other_seed_differs(mini, tmp_path):
     other = generate(get_config("mini"), 1, tmp_path / "seed1", progress=False)
     a = xr.open_zarr(mini / "truth_sm.zarr").sm.values

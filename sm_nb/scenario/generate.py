@@ -5,7 +5,8 @@ One concept (the generation loop and its cache), a little over 500 lines.
 The generator follows the spec's order (grids → terrain → climatology → land cover and soil →
 sites → daily weather → vegetation → water balance (truth) → thermal state → microwave forward
 models per overpass → sensor products → retrievals → model products → MODIS → in situ) in one
-streaming day loop per season, so the ``full`` config never holds a season of fine-grid fields
+streaming day loop per season (the seasons of a multi-year config side by side, one process
+each: :mod:`sm_nb.scenario.seasons`), so the ``full`` config never holds a season of fine-grid fields
 in memory: fine cubes are appended to zarr every ``cfg.time_chunk`` days, native-grid products
 (≤ 0.1 GB) are collected and written at the end. The whole scenario is written into a
 temporary folder and renamed into the cache when complete.
@@ -78,13 +79,14 @@ def scenario_path(cfg: ScenarioConfig, seed: int) -> Path:
     return cache_root() / f"{cfg.name}-{cfg.key}-seed{seed}-v{__version__}-code{code_hash(__name__)}"
 
 
-def ensure_scenario(cfg: ScenarioConfig | str, seed: int = 0, progress: bool = True, force: bool = False) -> Path:
-    """Return the cached scenario folder, generating it first if needed."""
+def ensure_scenario(cfg: ScenarioConfig | str, seed: int = 0, progress: bool = True, force: bool = False,
+                    workers: int | None = None) -> Path:
+    """Return the cached scenario folder, generating it first if needed (``workers``: :func:`generate`)."""
     cfg = get_config(cfg)
     seed = check_seed(seed)
     path = scenario_path(cfg, seed)
     if force or not (path / COMPLETE_MARKER).exists():
-        generate(cfg, seed, path, progress=progress)
+        generate(cfg, seed, path, progress=progress, workers=workers)
     return path
 
 
@@ -163,7 +165,7 @@ def _static_stores(static: xr.Dataset, prov: dict[str, Any]) -> tuple[xr.Dataset
     return dem, land
 
 
-def generate(cfg: ScenarioConfig, seed: int, out: Path, progress: bool = True) -> Path:
+def generate(cfg: ScenarioConfig, seed: int, out: Path, progress: bool = True, workers: int | None = None) -> Path:
     """Generate every store of the scenario into ``out`` (atomically).
 
     Parameters
@@ -175,12 +177,18 @@ def generate(cfg: ScenarioConfig, seed: int, out: Path, progress: bool = True) -
         Final folder; written under a temporary name and renamed when complete.
     progress : bool
         Show a tqdm bar over the simulated days.
+    workers : int, optional
+        Seasons generated side by side, one process each (:mod:`sm_nb.scenario.seasons`; the
+        stores are the same as with 1). Default: one per core, at most one per year.
     """
     from tqdm.auto import tqdm
 
     from .static import make_static
 
     seed = check_seed(seed)
+    from .seasons import run_seasons_side_by_side, season_workers
+
+    workers = season_workers(workers, len(cfg.years))
     t0 = _time.perf_counter()
     prov = provenance(cfg.name, cfg.key, seed)
     with atomic_dir(out) as tmp:
@@ -192,8 +200,11 @@ def generate(cfg: ScenarioConfig, seed: int, out: Path, progress: bool = True) -
         world = _World(cfg, seed, static, tmp, prov)
         n_days = sum(len(cfg.run_dates(y)) for y in cfg.years)
         with tqdm(total=n_days, desc=f"scenario {cfg.name} seed {seed}", unit="day", disable=not progress) as bar:
-            for year in cfg.years:
-                world.run_year(year, bar)
+            if workers > 1:
+                run_seasons_side_by_side(world, bar, workers)
+            else:
+                for year in cfg.years:
+                    world.run_year(year, bar)
         world.finish()
         (tmp / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "seed": seed, **prov}, indent=2, default=str))
         (tmp / COMPLETE_MARKER).write_text(f"generated in {_time.perf_counter() - t0:.1f} s\n")
