@@ -6,11 +6,13 @@ python benchmarks/bench_full.py                  # the whole `full` config (abou
 python benchmarks/bench_full.py --days 4         # the first N days of each season (checks the script)
 python benchmarks/bench_full.py --cache DIR      # scenario and experiment cache (default: a new temporary one)
 
-Stages, each in a fresh child process so that its wall time and peak resident memory
-(``ru_maxrss`` of that child) are its own:
+Stages, each in a fresh child process so that its wall time and peak resident memory are its
+own (peak: the largest of the child's ``ru_maxrss`` and the resident memory of the child and its
+own processes — the generation's season workers — summed, sampled every 0.2 s):
 
-1. **generate** — ``ensure_scenario(full, seed)``: the 1 km truth and every product family;
-   throughput in fine-grid pixel-days per second.
+1. **generate** — ``ensure_scenario(full, seed)``: the 1 km truth and every product family, the
+   two seasons side by side (:mod:`sm_nb.scenario.seasons`); throughput in fine-grid pixel-days
+   per second.
 2. **train** — the coarse networks the 1 km product needs, with the notebooks' settings
    (``Study.gap_filled``: the gap-filling family, 4 restarts, 3 cross-validation folds,
    2·10⁴ training samples each).
@@ -69,19 +71,50 @@ extra = {"variant": ds.attrs.get("variant"), "coverage": float(ds.attrs["coverag
 """,
 }
 REPORT = """
-extra.update(seconds=time.perf_counter() - t0, peak_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+extra.update(seconds=time.perf_counter() - t0, peak_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+             children_peak_kb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 print("RESULT " + json.dumps(extra))
 """
 
 
 def _child(code: str, env: dict[str, str]) -> dict:
-    """Run ``code`` in a fresh interpreter (its progress bars shown); return its RESULT line."""
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
-    if out.returncode or not lines:
-        sys.stdout.write(out.stdout)
-        raise SystemExit(f"stage failed with exit code {out.returncode}")
-    return json.loads(lines[-1][len("RESULT "):])
+    """Run ``code`` in a fresh interpreter (its progress bars shown); return its RESULT line, with
+    ``tree_peak_kb``: the largest resident memory of it and its own children (the season
+    processes of the generation) summed, sampled every 0.2 s."""
+    import threading
+
+    import psutil
+
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    peak, done = [0], threading.Event()
+
+    def sample() -> None:
+        root = psutil.Process(proc.pid)
+        while not done.wait(0.2):
+            try:
+                procs = [root, *root.children(recursive=True)]
+                rss = 0
+                for p in procs:
+                    try:
+                        rss += p.memory_info().rss
+                    except psutil.NoSuchProcess:
+                        pass
+                peak[0] = max(peak[0], rss // 1024)
+            except psutil.NoSuchProcess:
+                return
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, _ = proc.communicate()
+    done.set()
+    sampler.join()
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode or not lines:
+        sys.stdout.write(stdout)
+        raise SystemExit(f"stage failed with exit code {proc.returncode}")
+    result = json.loads(lines[-1][len("RESULT "):])
+    result["peak_kb"] = max(result["peak_kb"], result.get("children_peak_kb", 0), peak[0])
+    return result
 
 
 def main() -> None:
@@ -124,7 +157,7 @@ def main() -> None:
     print(f"\n{'stage':<10} {'wall':>10} {'peak GB':>8} {'fine pixel-days/s':>18}  notes")
     for name, r in results.items():
         rate = f"{pixels * days / r['seconds']:18.3e}" if name in ("generate", "downscale") else f"{'—':>18}"
-        notes = {k: v for k, v in r.items() if k not in ("seconds", "peak_kb")}
+        notes = {k: v for k, v in r.items() if k not in ("seconds", "peak_kb", "children_peak_kb")}
         print(f"{name:<10} {r['seconds'] / 60:8.1f} min {r['peak_kb'] / 1024**2:8.2f} {rate}  {notes or ''}")
     total = sum(r["seconds"] for r in results.values()) / 60
     peak = max(r["peak_kb"] for r in results.values()) / 1024**2
