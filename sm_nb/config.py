@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ import pandas as pd
 from .exceptions import ConfigError
 
 __all__ = [
+    "usable_cores",
     "ScenarioConfig",
     "CONFIGS",
     "get_config",
@@ -225,3 +227,8 @@ def check_seed(seed: Any) -> int:
     if seed < 0:
         raise ConfigError(f"seed is {seed}; expected a non-negative integer")
     return int(seed)
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

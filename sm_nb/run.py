@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .config import usable_cores
 from .exceptions import ConfigError, NotebookError
 
 __all__ = ["CHAINS", "notebooks_dir", "list_notebooks", "notebook_parameters", "run_notebook", "run_notebooks",
@@ -177,8 +178,7 @@ def _original_cell_number(executed: Path, index: int) -> int:
 def _jobs(jobs: int | None, n_chains: int) -> int:
     """Chains run at once: ``jobs`` (checked), default 2 with ≥ 2 cores; never more than the chains."""
     if jobs is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        jobs = 2 if cores >= 2 else 1
+        jobs = 2 if usable_cores() >= 2 else 1
     elif isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"jobs={jobs!r}; expected a positive integer (notebook chains run at once)")
     return max(1, min(jobs, n_chains))

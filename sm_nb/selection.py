@@ -124,12 +124,12 @@ _NESTED = {"depth": 0}  # > 0 while run_many trains combinations in parallel
 def _fit_workers(n_jobs: int, progress: bool) -> int:
     """Threads for the networks of one combination: one per core unless combinations already
     run in parallel (:func:`run_many`) or progress bars are asked for (they would interleave)."""
-    import os
 
     if progress or n_jobs < 2 or _NESTED["depth"]:
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(n_jobs, cores))
+    from .config import usable_cores
+
+    return max(1, min(n_jobs, usable_cores()))
 
 
 def _run_fits(jobs: Sequence[Any], progress: bool) -> list[Any]:

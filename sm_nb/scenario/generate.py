@@ -63,6 +63,8 @@ STORES = (
     "geos5_sm", "stations_sm", "rain_gauges", "sites",
 )
 ORBITS = ("asc", "desc")
+#: the order in which each day's sensor products are added
+SENSOR_ORDER = ("smap", "amsr2", "fy3c", "ascat")
 #: retrieval set-up per radiometer: (polarisation, frequency GHz)
 RETRIEVALS = {"smap": ("V", 1.41), "amsr2": ("H", 10.65), "fy3c": ("H", 10.65)}
 FLAG_ATTRS = {
@@ -322,6 +324,7 @@ class _World:
         mids = (np.arange(cfg.steps_per_day) + 0.5) * dt
         pet_w = np.maximum(np.cos(2 * np.pi * (mids - 13.0) / 24.0), 0.0)
         pet_w = pet_w / pet_w.sum()
+        pending = None  # the last stored day's observations, made in the pool beside the next day's physics
         for date in cfg.run_dates(year):
             store = date in season
             wx = weather.day(date)
@@ -360,9 +363,11 @@ class _World:
                 self.lst.add(date, lst_day=lst_out["lst_day"], lst_night=lst_out["lst_night"])
                 self.products["cldas_sm"].add(date, sm=cldas_day)
                 self.products["geos5_sm"].add(date, sm=geos5_day)
-                self._observe_day(date, th_arr, th, vg, wb)
+                self._add_observations(pending)  # in date order
+                pending = self._observe_async(date, th_arr, th, vg, wb.swe > 2.0)
             self._add_composites(composites, first, last)
             bar.update(1)
+        self._add_observations(pending)
         self._add_composites([("vi", c) for c in vi.flush()] + [("refl", c) for c in refl.flush()], first, last)
         self.station_parts.append(stations.to_dataset().sel(time=slice(str(first.date()), str(last.date()))))
         self.gauge_parts.append(gauges.to_dataset().sel(time=slice(str(first.date()), str(last.date()))))
@@ -378,7 +383,7 @@ class _World:
                 (self.vi if kind == "vi" else self.refl).add(start, **fields)
 
     # ---------------------------------------------------------------------------------------
-    def _state_at(self, hour: float, th_arr: np.ndarray, th: Any, vg: Any, wb: Any) -> dict[str, np.ndarray]:
+    def _state_at(self, hour: float, th_arr: np.ndarray, th: Any, vg: Any, snow: np.ndarray) -> dict[str, np.ndarray]:
         dt = self.cfg.dt_hours
         pos = np.clip(hour / dt, 0, th_arr.shape[0] - 1)
         i0 = int(np.floor(pos))
@@ -393,24 +398,31 @@ class _World:
             "t_skin": tstate["t_skin"],
             "t_canopy": tstate["t_canopy"],
             "frozen": tstate["frozen"],
-            "snow": wb.swe > 2.0,
+            "snow": snow,
             "vwc": vg.vwc,
             "ndvi": vg.ndvi,
             "fc": vg.fc,
             "t_water": np.broadcast_to(np.float32(th.t_water), theta.shape),
         }
 
-    def _observe_day(self, date: pd.Timestamp, th_arr: np.ndarray, th: Any, vg: Any, wb: Any) -> None:
-        """All sensors' products of one day; sensors run in two threads, results added in a fixed order."""
-        names = ("smap", "amsr2", "fy3c", "ascat")
-        results = list(self._pool.map(lambda n: self._observe_sensor(n, date, th_arr, th, vg, wb), names))
-        for name, (fields, sm_fields) in zip(names, results, strict=True):
+    def _observe_async(self, date: pd.Timestamp, th_arr: np.ndarray, th: Any, vg: Any, snow: np.ndarray) -> tuple:
+        """Start all sensors' products of one day in the two-thread pool (they read only this day's
+        fields, so the next day's physics runs meanwhile); ``snow``: SWE > 2 mm at the day's end."""
+        return date, [self._pool.submit(self._observe_sensor, n, date, th_arr, th, vg, snow) for n in SENSOR_ORDER]
+
+    def _add_observations(self, pending: tuple | None) -> None:
+        """Wait for the day started by :meth:`_observe_async` and add its products (fixed order)."""
+        if pending is None:
+            return
+        date, futures = pending
+        for name, fut in zip(SENSOR_ORDER, futures, strict=True):
+            fields, sm_fields = fut.result()
             self.products[f"{name}_tb" if name != "ascat" else "ascat_sigma40"].add(date, **fields)
             if sm_fields:
                 self.products[f"{name}_sm"].add(date, **sm_fields)
 
     def _observe_sensor(
-        self, name: str, date: pd.Timestamp, th_arr: np.ndarray, th: Any, vg: Any, wb: Any
+        self, name: str, date: pd.Timestamp, th_arr: np.ndarray, th: Any, vg: Any, snow: np.ndarray
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         from . import sensor_specs, sensors
         from .backscatter import sigma0_water_cloud
@@ -422,7 +434,7 @@ class _World:
         fields: dict[str, np.ndarray] = {}
         sm_fields: dict[str, np.ndarray] = {}
         for oi, orbit in enumerate(ORBITS):
-            state = self._state_at(spec.overpass_hour(orbit), th_arr, th, vg, wb)
+            state = self._state_at(spec.overpass_hour(orbit), th_arr, th, vg, snow)
             look = float(rng_for(seed, f"look_{name}", date.year, date.day_of_year, oi).uniform(0, 360))
             fine = {"frozen": state["frozen"], "snow": state["snow"], "vwc": state["vwc"]}
             if name == "ascat":

@@ -31,6 +31,7 @@ from typing import Any
 
 import xarray as xr
 
+from ..config import usable_cores
 from ..exceptions import ConfigError, DataError
 
 __all__ = ["run_seasons_side_by_side", "season_workers"]
@@ -43,7 +44,7 @@ _DAY = "sm_nb-season-day"
 def season_workers(workers: int | None, n_years: int) -> int:
     """Seasons generated at once: ``workers`` (checked; default one per core), at most one per year."""
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        workers = usable_cores()
     elif isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers={workers!r}; expected a positive integer (seasons generated side by side)")
     return max(1, min(workers, n_years))
@@ -63,6 +64,11 @@ def _season(job: Path) -> None:
     from .generate import _World
     from .static import make_static
 
+    def exit_with_parent() -> None:  # stdin is a pipe from the parent: EOF when it ends, however it ends
+        sys.stdin.read()
+        os._exit(1)
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
     with open(job, "rb") as f:
         a = pickle.load(f)
     a["out"].mkdir(parents=True, exist_ok=True)
@@ -120,7 +126,7 @@ def run_seasons_side_by_side(world: Any, bar: Any, workers: int) -> None:
     lock = threading.Lock()
 
     def run(job: Path) -> tuple[int, str]:
-        with subprocess.Popen([sys.executable, "-c", code, str(job)], stdout=subprocess.PIPE,
+        with subprocess.Popen([sys.executable, "-c", code, str(job)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) as proc:
             procs.append(proc)
             err: list[str] = []
