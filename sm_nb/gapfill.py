@@ -77,14 +77,24 @@ def _nearest_day_kernel(a: np.ndarray, years: np.ndarray, window: int, axis: int
     a = np.moveaxis(np.asarray(a), axis, 0)
     years = np.asarray(years).ravel()
     n = a.shape[0]
-    out = np.empty_like(a) if want in ("value", "both") else None
+    out = a.copy() if want in ("value", "both") else None
     lag = np.zeros(a.shape, _lag_dtype(window)) if want in ("lag", "both") else None
+    # only the places with a gap on some day of the block need the search (a fine map is mostly
+    # gap-free): the others keep their values and lag 0, as the search would give them
+    flat = a.reshape(n, int(np.prod(a.shape[1:], dtype=np.int64)))
+    cols = np.flatnonzero(np.isnan(flat).any(axis=0))
+    if cols.size == 0:
+        return (np.moveaxis(out, 0, axis), np.moveaxis(lag, 0, axis)) if want == "both" else \
+            np.moveaxis(out if want == "value" else lag, 0, axis)
+    gappy = flat[:, cols]
+    out_g = np.empty_like(gappy) if out is not None else None
+    lag_g = np.zeros(gappy.shape, _lag_dtype(window)) if lag is not None else None
     bounds = np.flatnonzero(years[1:] != years[:-1]) + 1
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, n], strict=True):
-        seg = a[lo:hi]
+        seg = gappy[lo:hi]
         m = hi - lo
         valid = ~np.isnan(seg)
-        day = np.arange(m, dtype=np.int32).reshape((m,) + (1,) * (a.ndim - 1))
+        day = np.arange(m, dtype=np.int32)[:, None]
         prev = np.where(valid, day, np.int32(-2 * m - 2 * window - 2))
         np.maximum.accumulate(prev, axis=0, out=prev)
         nxt = np.where(valid, day, np.int32(2 * m + 2 * window + 2))[::-1]
@@ -93,10 +103,14 @@ def _nearest_day_kernel(a: np.ndarray, years: np.ndarray, window: int, axis: int
         use_prev = ~valid & (d_prev <= d_next) & (d_prev <= window)
         use_next = ~valid & ~use_prev & (d_next <= window)
         src = np.where(use_prev, prev, np.where(use_next, nxt, day))
-        if want in ("value", "both"):
-            out[lo:hi] = np.take_along_axis(seg, src, axis=0)
-        if want in ("lag", "both"):
-            lag[lo:hi] = src - day
+        if out_g is not None:
+            out_g[lo:hi] = np.take_along_axis(seg, src, axis=0)
+        if lag_g is not None:
+            lag_g[lo:hi] = src - day
+    if out is not None:
+        out.reshape(flat.shape)[:, cols] = out_g
+    if lag is not None:
+        lag.reshape(flat.shape)[:, cols] = lag_g
     if want == "both":
         return np.moveaxis(out, 0, axis), np.moveaxis(lag, 0, axis)
     return np.moveaxis(out if want == "value" else lag, 0, axis)

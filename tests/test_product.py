@@ -144,6 +144,26 @@ def test_product_makes_only_the_candidates_and_the_asked_variant(study, monkeypa
     with pytest.raises(ConfigError, match="unknown"):
         study.fine_variants(study.gap_filled(**FAST), which=["nope"])
 
+def test_fill_from_nearest_day_of_a_map_is_that_of_each_pixel_alone():
+    """Only the pixels with a gap go through the search (the kernel's shortcut); each pixel's
+    filled series and lags are those of the pixel filled alone, gap-free pixels unchanged."""
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2017-11-20", periods=11).append(pd.date_range("2018-04-01", periods=9))
+    v = rng.standard_normal((days.size, 4, 5)).astype(np.float32)
+    v[rng.random(v.shape) < 0.25] = np.nan
+    v[:, 0, :] = rng.standard_normal((days.size, 5))  # a gap-free row
+    da = xr.DataArray(v, coords={"time": days, "lat": np.arange(4.0), "lon": np.arange(5.0)},
+                      dims=("time", "lat", "lon"), name="LST")
+    for chunks in (None, {"time": 6}):
+        out, lag = gapfill.fill_from_nearest_day(da if chunks is None else da.chunk(chunks), 4)
+        for i in range(4):
+            for j in range(5):
+                one, one_lag = gapfill.fill_from_nearest_day(da[:, i, j], 4)
+                np.testing.assert_array_equal(out.values[:, i, j], one.values)
+                np.testing.assert_array_equal(lag.values[:, i, j], one_lag.values)
+        np.testing.assert_array_equal(out.values[:, 0], v[:, 0])
+
+
 def _embedded_arrays(obj, out: list, depth: int = 0) -> None:
     """Every numpy array held inside a dask task (its arguments, literals, data nodes)."""
     if isinstance(obj, np.ndarray):
