@@ -33,10 +33,11 @@ import xarray as xr
 
 from ..config import usable_cores
 from ..exceptions import ConfigError, DataError
+from .world import World
 
 __all__ = ["run_seasons_side_by_side", "season_workers"]
 
-#: the fine-grid appenders of ``_World``, in the order they are handed back
+#: the fine-grid appenders of :class:`sm_nb.scenario.world.World`, in the order they are handed back
 APPENDERS = ("truth", "lst", "vi", "refl")
 _DAY = "sm_nb-season-day"
 
@@ -61,7 +62,6 @@ class _LineBar:
 def _season(job: Path) -> None:
     """One season in a fresh interpreter (``job``: its pickled arguments); its state for the join
     is pickled to ``job``'s ``result`` path."""
-    from .generate import _World
     from .static import make_static
 
     def exit_with_parent() -> None:  # stdin is a pipe from the parent: EOF when it ends, however it ends
@@ -72,7 +72,7 @@ def _season(job: Path) -> None:
     with open(job, "rb") as f:
         a = pickle.load(f)
     a["out"].mkdir(parents=True, exist_ok=True)
-    world = _World(a["cfg"], a["seed"], make_static(a["cfg"], a["seed"]).load(), a["out"], a["prov"])
+    world = World(a["cfg"], a["seed"], make_static(a["cfg"], a["seed"]).load(), a["out"], a["prov"])
     try:
         world.run_year(a["year"], _LineBar())
     finally:
