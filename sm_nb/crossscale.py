@@ -35,7 +35,9 @@ et al. 1985) and a truth-free choice. Nothing here reads the truth.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -224,21 +226,36 @@ def _reduce(da: xr.DataArray, coarse: Grid, years: np.ndarray, half: np.ndarray,
     total, count = np.zeros(shape), np.zeros(shape)
     cms, picked = [], {}
     want = set(first.tolist()) | set(second.tolist())
-    for start in range(0, da.sizes[TIME], int(block_days)):
-        x = da.isel({TIME: slice(start, start + int(block_days))}).astype(np.float64).load()
-        cms.append(np.asarray(area_mean(x, coarse, min_valid_fraction=0.5).values))
-        v = np.asarray(x.values)
-        ok = np.isfinite(v)
-        idx = np.arange(start, start + v.shape[0])
-        for iy, y in enumerate(uy):
-            for h in (0, 1):
-                m = (years[idx] == y) & (half[idx] == h)
-                if m.any():
-                    total[iy, h] += np.where(ok[m], v[m], 0.0).sum(axis=0)
-                    count[iy, h] += ok[m].sum(axis=0)
-        for k, i in enumerate(idx):
-            if i in want:
-                picked[int(i)] = v[k].astype(np.float32)
+    block_days = int(block_days)
+    # load whole dask chunks (a chunk cut by two loads is computed twice, with its halo), the next
+    # load beside the reduction of this one; the sums still go block of days by block, in order
+    chunk = da.chunks[0][0] if da.chunks is not None and len(set(da.chunks[0][:-1])) <= 1 else block_days
+    load_days = math.lcm(block_days, chunk) if math.lcm(block_days, chunk) <= 4 * block_days else block_days
+    starts = range(0, da.sizes[TIME], load_days)
+
+    def load(start: int) -> xr.DataArray:
+        return da.isel({TIME: slice(start, start + load_days)}).astype(np.float64).load()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(load, starts[0]) if len(starts) else None
+        for n, start in enumerate(starts):
+            xl = ahead.result()
+            ahead = pool.submit(load, starts[n + 1]) if n + 1 < len(starts) else None
+            for sub in range(0, xl.sizes[TIME], block_days):
+                x = xl.isel({TIME: slice(sub, sub + block_days)})
+                cms.append(np.asarray(area_mean(x, coarse, min_valid_fraction=0.5).values))
+                v = np.asarray(x.values)
+                ok = np.isfinite(v)
+                idx = np.arange(start + sub, start + sub + v.shape[0])
+                for iy, y in enumerate(uy):
+                    for h in (0, 1):
+                        m = (years[idx] == y) & (half[idx] == h)
+                        if m.any():
+                            total[iy, h] += np.where(ok[m], v[m], 0.0).sum(axis=0)
+                            count[iy, h] += ok[m].sum(axis=0)
+                for k, i in enumerate(idx):
+                    if i in want:
+                        picked[int(i)] = v[k].astype(np.float32)
     coords = {"year": uy, LAT: da[LAT].values, LON: da[LON].values}
     with np.errstate(invalid="ignore", divide="ignore"):
         sea = xr.DataArray(total.sum(1) / count.sum(1), dims=("year", LAT, LON), coords=coords)

@@ -72,7 +72,8 @@ def _nearest_day_kernel(a: np.ndarray, years: np.ndarray, window: int, axis: int
     For every element, the index of the last observed day at or before it and of the first at or
     after it (running maximum / minimum of the day index over observed days, within each year);
     the nearer one within ``window`` days is taken, the earlier one on ties. O(days) whatever the
-    window, and one gather. ``want``: ``"value"``, ``"lag"`` or ``"both"`` (a tuple).
+    window, and one gather; only at the places with a gap in the block, unless most have one.
+    ``want``: ``"value"``, ``"lag"`` or ``"both"`` (a tuple).
     """
     a = np.moveaxis(np.asarray(a), axis, 0)
     years = np.asarray(years).ravel()
@@ -86,9 +87,10 @@ def _nearest_day_kernel(a: np.ndarray, years: np.ndarray, window: int, axis: int
     if cols.size == 0:
         return (np.moveaxis(out, 0, axis), np.moveaxis(lag, 0, axis)) if want == "both" else \
             np.moveaxis(out if want == "value" else lag, 0, axis)
-    gappy = flat[:, cols]
-    out_g = np.empty_like(gappy) if out is not None else None
-    lag_g = np.zeros(gappy.shape, _lag_dtype(window)) if lag is not None else None
+    dense = cols.size > flat.shape[1] // 2  # mostly gappy (daily LST under clouds): no gather and scatter
+    gappy = flat if dense else flat[:, cols]
+    out_g = (out.reshape(flat.shape) if dense else np.empty_like(gappy)) if out is not None else None
+    lag_g = (lag.reshape(flat.shape) if dense else np.zeros(gappy.shape, _lag_dtype(window))) if lag is not None else None
     bounds = np.flatnonzero(years[1:] != years[:-1]) + 1
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, n], strict=True):
         seg = gappy[lo:hi]
@@ -107,9 +109,9 @@ def _nearest_day_kernel(a: np.ndarray, years: np.ndarray, window: int, axis: int
             out_g[lo:hi] = np.take_along_axis(seg, src, axis=0)
         if lag_g is not None:
             lag_g[lo:hi] = src - day
-    if out is not None:
+    if out is not None and not dense:
         out.reshape(flat.shape)[:, cols] = out_g
-    if lag is not None:
+    if lag is not None and not dense:
         lag.reshape(flat.shape)[:, cols] = lag_g
     if want == "both":
         return np.moveaxis(out, 0, axis), np.moveaxis(lag, 0, axis)
