@@ -84,9 +84,15 @@ REFERENCE = Path(__file__).parent / "data" / "demo_reference"
 NOT_NUMBERS = {"train_time_s", "cached", "total_time_s", "cv_time_s"}
 
 
-def compare_with_reference(out: Path, names: list[str], atol: float = 1e-6) -> None:
+def compare_with_reference(out: Path, names: list[str], atol: float = 1e-5) -> None:
     """The tables ``names`` of the demo run equal the stored copies of the run before the Study
-    refactor (``tests/data/demo_reference``; Tables 3–5 within 1e-6, timing columns aside). The
+    refactor (``tests/data/demo_reference``; within 1e-5, timing columns aside).
+
+    The copies were made on an AMD EPYC (AVX2). On an Intel Xeon (AVX-512) OpenBLAS sums the
+    networks' normal equations in another order, and after tens of Levenberg–Marquardt epochs the
+    temporal correlations of Tables 3 and 5 move by up to 1.3e-6 — with the very code that made
+    the copies (98aacd9) as with later code, whose tables are identical to its on that machine.
+    1e-5 allows that and still fails on any change of the method's numbers. The
     paper's rows stay as they were; tables that gained products (Table 6) keep the reference rows."""
     import numpy as np
     import pandas as pd
