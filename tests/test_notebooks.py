@@ -80,6 +80,10 @@ def check_the_1km_product(out: Path) -> None:
 
 
 REFERENCE = Path(__file__).parent / "data" / "demo_reference"
+#: looser comparisons, measured across CPUs: the 1 km skill on the paper's support (5 % of the
+#: pixel-days; daily spatial correlations over few pixels) moves by up to 1.5e-3 (r_spatial of the
+#: bilinear baseline) on an Intel Xeon against the AMD EPYC copies, with the code that made them
+TOLERANCE = {"downscale_skill_paper_support.csv": 5e-3}
 #: columns that measure the machine, not the method
 NOT_NUMBERS = {"train_time_s", "cached", "total_time_s", "cv_time_s"}
 
@@ -92,7 +96,8 @@ def compare_with_reference(out: Path, names: list[str], atol: float = 1e-5) -> N
     networks' normal equations in another order, and after tens of Levenberg–Marquardt epochs the
     temporal correlations of Tables 3 and 5 move by up to 1.3e-6 — with the very code that made
     the copies (98aacd9) as with later code, whose tables are identical to its on that machine.
-    1e-5 allows that and still fails on any change of the method's numbers. The
+    1e-5 allows that and still fails on any change of the method's numbers (:data:`TOLERANCE`:
+    the exceptions, measured the same way). The
     paper's rows stay as they were; tables that gained products (Table 6) keep the reference rows."""
     import numpy as np
     import pandas as pd
@@ -111,7 +116,8 @@ def compare_with_reference(out: Path, names: list[str], atol: float = 1e-5) -> N
                 continue
             a, b = ref[col], got[col]
             if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
-                np.testing.assert_allclose(b.to_numpy(float), a.to_numpy(float), rtol=0, atol=atol, equal_nan=True,
+                np.testing.assert_allclose(b.to_numpy(float), a.to_numpy(float), rtol=0,
+                                           atol=TOLERANCE.get(ref_path.name, atol), equal_nan=True,
                                            err_msg=f"{ref_path.name}: column {col} differs from the reference")
             else:
                 assert a.fillna("").astype(str).tolist() == b.fillna("").astype(str).tolist(), \
