@@ -230,7 +230,8 @@ def _reduce(da: xr.DataArray, coarse: Grid, years: np.ndarray, half: np.ndarray,
     # load whole dask chunks (a chunk cut by two loads is computed twice, with its halo), the next
     # load beside the reduction of this one; the sums still go block of days by block, in order
     chunk = da.chunks[0][0] if da.chunks is not None and len(set(da.chunks[0][:-1])) <= 1 else block_days
-    load_days = math.lcm(block_days, chunk) if math.lcm(block_days, chunk) <= 4 * block_days else block_days
+    load_days = math.lcm(block_days, chunk)
+    load_days = load_days if load_days <= 4 * block_days else block_days
     starts = range(0, da.sizes[TIME], load_days)
 
     def load(start: int) -> xr.DataArray:
